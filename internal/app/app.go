@@ -1,0 +1,144 @@
+// Package app composes the platform and the modules into one server. The
+// command line and the integration tests both build the application here,
+// so tests exercise the same wiring as production.
+package app
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+
+	"github.com/simplemodule-go/simplemodule/internal/messaging/email"
+	emailsmtp "github.com/simplemodule-go/simplemodule/internal/messaging/email/smtp"
+	"github.com/simplemodule-go/simplemodule/internal/messaging/sms"
+	"github.com/simplemodule-go/simplemodule/internal/modules/users"
+	"github.com/simplemodule-go/simplemodule/internal/platform/clock"
+	"github.com/simplemodule-go/simplemodule/internal/platform/config"
+	"github.com/simplemodule-go/simplemodule/internal/platform/database"
+	"github.com/simplemodule-go/simplemodule/internal/platform/events"
+	"github.com/simplemodule-go/simplemodule/internal/platform/web"
+)
+
+// Options replace production parts in tests. Zero values mean production.
+type Options struct {
+	Clock     clock.Clock
+	SMS       sms.Sender
+	Email     email.Sender
+	Passwords users.PasswordParams
+}
+
+// App is the composed application.
+type App struct {
+	DB       *database.DB
+	Bus      *events.Bus
+	Users    *users.Module
+	Handler  http.Handler
+	registry []web.Registry
+}
+
+// Migrations lists every migration set, platform first.
+func Migrations() []database.Migrations {
+	return []database.Migrations{database.PlatformMigrations(), users.Migrations()}
+}
+
+// New opens the database, migrates it and builds every module.
+func New(ctx context.Context, cfg config.Config, log *slog.Logger, opt Options) (*App, error) {
+	db, err := database.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return nil, err
+	}
+	a, err := build(ctx, db, cfg, log, opt)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+func build(ctx context.Context, db *database.DB, cfg config.Config, log *slog.Logger, opt Options) (*App, error) {
+	if err := db.Migrate(ctx, Migrations()...); err != nil {
+		return nil, err
+	}
+	secret, err := db.AppSecret(ctx, cfg.Secret)
+	if err != nil {
+		return nil, err
+	}
+	if opt.Clock == nil {
+		opt.Clock = clock.System{}
+	}
+	if opt.SMS == nil {
+		opt.SMS, err = SMSSender(cfg, log)
+		if err != nil {
+			return nil, err
+		}
+	}
+	if opt.Email == nil {
+		opt.Email, err = EmailSender(cfg, log)
+		if err != nil {
+			return nil, err
+		}
+	}
+	bus := events.NewBus(log)
+	// The Users module supplies the pages; the renderer needs them first, and
+	// the module needs the kit, so the kit gets its renderer afterwards.
+	kit := web.NewKit(nil, log, opt.Clock, secret, cfg.Production(), cfg.TrustedProxies)
+	um, err := users.New(users.Deps{DB: db, Kit: kit, Email: opt.Email, SMS: opt.SMS, Bus: bus, Clock: opt.Clock,
+		Config: cfg, Log: log, Secret: secret, Passwords: opt.Passwords})
+	if err != nil {
+		return nil, err
+	}
+	regs := []web.Registry{um.Registry()}
+	kit.Renderer, err = web.NewRenderer(regs...)
+	if err != nil {
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /static/", web.Static())
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		if err := db.PingContext(r.Context()); err != nil {
+			log.ErrorContext(r.Context(), "health check failed", "err", err)
+			http.Error(w, "database unavailable", http.StatusServiceUnavailable)
+			return
+		}
+		w.Write([]byte("ok\n"))
+	})
+	web.Mount(mux, func(h http.Handler) http.Handler { return h }, regs...)
+	var h http.Handler = mux
+	h = um.Authenticate(h)
+	h = web.CrossOrigin(h)
+	h = web.SecurityHeaders(h)
+	h = web.Logging(log, h)
+	return &App{DB: db, Bus: bus, Users: um, Handler: h, registry: regs}, nil
+}
+
+// Registries returns every module's page registry.
+func (a *App) Registries() []web.Registry { return a.registry }
+
+// Close releases the database.
+func (a *App) Close() error { return a.DB.Close() }
+
+// SMSSender builds the configured SMS sender.
+func SMSSender(cfg config.Config, log *slog.Logger) (sms.Sender, error) {
+	switch cfg.SMSProvider {
+	case "console":
+		return sms.NewConsole(log), nil
+	}
+	return nil, fmt.Errorf("invalid setting SIMPLEMODULE_SMS_PROVIDER: unknown provider %q", cfg.SMSProvider)
+}
+
+// EmailSender builds the configured email sender.
+func EmailSender(cfg config.Config, log *slog.Logger) (email.Sender, error) {
+	switch cfg.EmailProvider {
+	case "console":
+		return email.NewConsole(log), nil
+	case "smtp":
+		c := emailsmtp.Config{Host: cfg.SMTPHost, Port: cfg.SMTPPort, Username: cfg.SMTPUsername, Password: cfg.SMTPPassword,
+			TLS: cfg.SMTPTLS, From: cfg.SMTPFrom, FromName: cfg.SMTPFromName}
+		if err := c.Validate(); err != nil {
+			return nil, fmt.Errorf("invalid setting: %w", err)
+		}
+		return emailsmtp.New(c)
+	}
+	return nil, fmt.Errorf("invalid setting SIMPLEMODULE_EMAIL_PROVIDER: unknown provider %q", cfg.EmailProvider)
+}

@@ -1,0 +1,83 @@
+// Package contracts is everything other modules may know about the Users
+// module: the signed-in user, the events it publishes and the admin
+// operations it offers. Nothing here depends on the module's internals.
+package contracts
+
+import (
+	"context"
+	"slices"
+	"time"
+)
+
+// RoleAdmin is the role that may use the Admin module.
+const RoleAdmin = "Admin"
+
+// User is the public view of an account.
+type User struct {
+	ID                   string
+	Email                string
+	EmailConfirmed       bool
+	DisplayName          string
+	PhoneNumber          string // E.164, empty when none
+	PhoneNumberConfirmed bool
+	TwoFactorEnabled     bool
+	Roles                []string
+	LockedByAdmin        bool
+	LockoutEnd           time.Time // zero when not locked out
+	FailedSignIns        int
+	CreatedAt            time.Time
+	LastLoginAt          time.Time
+}
+
+// HasRole reports whether u is in role.
+func (u User) HasRole(role string) bool { return slices.Contains(u.Roles, role) }
+
+type userKey struct{}
+
+// WithUser returns ctx carrying the signed-in user.
+func WithUser(ctx context.Context, u User) context.Context { return context.WithValue(ctx, userKey{}, u) }
+
+// UserFrom returns the signed-in user, if any.
+func UserFrom(ctx context.Context) (User, bool) {
+	u, ok := ctx.Value(userKey{}).(User)
+	return u, ok
+}
+
+// Events published after the transaction that caused them commits. Actor is
+// the user who acted (the subject themselves, or an admin).
+
+// EmailConfirmed: the user proved an email address.
+type EmailConfirmed struct{ UserID, Email string }
+
+// EmailChanged: the user's email address changed (and was confirmed by the link).
+type EmailChanged struct{ UserID, OldEmail, NewEmail string }
+
+// PasswordChanged: the password changed (by the user or a reset link).
+type PasswordChanged struct{ UserID string }
+
+// PhoneVerificationCodeSent: a code went out to PhoneNumber.
+type PhoneVerificationCodeSent struct{ UserID, PhoneNumber string }
+
+// PhoneNumberConfirmed: the user proved PhoneNumber with a code.
+type PhoneNumberConfirmed struct{ UserID, PhoneNumber string }
+
+// PhoneNumberChanged: the stored number changed from Old to New (New verified or not).
+type PhoneNumberChanged struct {
+	UserID, OldNumber, NewNumber string
+	Verified                     bool
+}
+
+// PhoneNumberRemoved: the user removed their number.
+type PhoneNumberRemoved struct{ UserID, OldNumber string }
+
+// PhoneReverificationForced: an admin marked the number unverified.
+type PhoneReverificationForced struct{ UserID, ActorID, PhoneNumber string }
+
+// EmailReverificationForced: an admin marked the email unverified.
+type EmailReverificationForced struct{ UserID, ActorID, Email string }
+
+// UserLocked and UserUnlocked: an admin locked or unlocked an account.
+type UserLocked struct{ UserID, ActorID string }
+
+// UserUnlocked: see UserLocked.
+type UserUnlocked struct{ UserID, ActorID string }

@@ -1,0 +1,113 @@
+package handlers
+
+import (
+	"database/sql"
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/simplemodule-go/simplemodule/internal/modules/users/internal/password"
+	"github.com/simplemodule-go/simplemodule/internal/modules/users/internal/store"
+	"github.com/simplemodule-go/simplemodule/internal/platform/session"
+	"github.com/simplemodule-go/simplemodule/internal/platform/web"
+)
+
+const (
+	pageLogin          = "users/account/login"
+	pageLoginUnconfirm = "users/account/login-unconfirmed"
+)
+
+type loginForm struct {
+	Email      string
+	RememberMe bool
+	ReturnURL  string
+}
+
+// LoginPage shows the sign-in form.
+func (h *Handler) LoginPage(w http.ResponseWriter, r *http.Request) {
+	form := loginForm{ReturnURL: web.SafeReturnURL(r.URL.Query().Get("return_url"), "")}
+	h.Kit.Render(w, r, http.StatusOK, pageLogin, web.View{Title: "Sign in", Data: form})
+}
+
+// Login checks the password, applies lockout and starts a fresh session.
+func (h *Handler) Login(w http.ResponseWriter, r *http.Request) {
+	if !h.parseForm(w, r) {
+		return
+	}
+	addr := strings.TrimSpace(r.PostFormValue("email"))
+	form := loginForm{Email: addr, RememberMe: r.PostFormValue("remember_me") != "", ReturnURL: web.SafeReturnURL(r.PostFormValue("return_url"), "")}
+	fail := func(msg string) {
+		h.Kit.Render(w, r, http.StatusUnprocessableEntity, pageLogin, web.View{Title: "Sign in", Error: msg, Data: form})
+	}
+	const wrong = "Invalid email or password."
+	acct, err := h.Store.AccountByEmail(r.Context(), addr)
+	if errors.Is(err, store.ErrNotFound) {
+		password.Verify(r.PostFormValue("password"), h.dummyHash())
+		fail(wrong)
+		return
+	}
+	if err != nil {
+		h.Kit.ServerError(w, r, err)
+		return
+	}
+	now := h.Kit.Clock.Now()
+	if acct.LockedByAdmin {
+		fail("This account has been locked by an administrator.")
+		return
+	}
+	if acct.LockoutEnd.After(now) {
+		h.Kit.Throttled(w, r, acct.LockoutEnd.Sub(now), pageLogin, web.View{Title: "Sign in", Data: form})
+		return
+	}
+	ok, err := password.Verify(r.PostFormValue("password"), acct.PasswordHash)
+	if err != nil {
+		h.Kit.ServerError(w, r, err)
+		return
+	}
+	ip := h.Kit.ClientIP(r)
+	if !ok {
+		until, err := h.Store.RecordFailedSignIn(r.Context(), acct.ID, maxFailedSignIns, signInLockout, ip)
+		if err != nil {
+			h.Kit.ServerError(w, r, err)
+			return
+		}
+		if !until.IsZero() {
+			h.Log.WarnContext(r.Context(), "account locked out after failed sign-ins", "user_id", acct.ID, "client_ip", ip)
+			h.Kit.Throttled(w, r, until.Sub(now), pageLogin, web.View{Title: "Sign in", Data: form})
+			return
+		}
+		fail(wrong)
+		return
+	}
+	if h.Config.RequireConfirmedEmail && !acct.EmailConfirmed {
+		h.Kit.Render(w, r, http.StatusForbidden, pageLoginUnconfirm, web.View{Title: "Confirm your email", Data: form})
+		return
+	}
+	if old := session.Token(r); old != "" {
+		h.Sessions.Delete(r.Context(), h.Store.DB, session.Hash(old))
+	}
+	err = h.Store.RecordSignIn(r.Context(), acct.ID, func(tx *sql.Tx) error {
+		token, sess, err := h.Sessions.Create(r.Context(), tx, acct.ID, acct.SecurityStamp, form.RememberMe)
+		if err == nil {
+			h.Sessions.SetCookie(w, token, sess)
+		}
+		return err
+	})
+	if err != nil {
+		h.Kit.ServerError(w, r, err)
+		return
+	}
+	h.Kit.Redirect(w, r, web.SafeReturnURL(form.ReturnURL, "/account/manage"), "")
+}
+
+// Logout ends the current session.
+func (h *Handler) Logout(w http.ResponseWriter, r *http.Request) {
+	if token := session.Token(r); token != "" {
+		if err := h.Sessions.Delete(r.Context(), h.Store.DB, session.Hash(token)); err != nil {
+			h.Kit.ServerError(w, r, err)
+			return
+		}
+	}
+	h.Sessions.ClearCookie(w)
+	h.Kit.Redirect(w, r, "/account/login", "You have been signed out.")
+}

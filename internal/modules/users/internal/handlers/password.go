@@ -1,0 +1,202 @@
+package handlers
+
+import (
+	"database/sql"
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/simplemodule-go/simplemodule/internal/messaging/email"
+	"github.com/simplemodule-go/simplemodule/internal/modules/users/contracts"
+	"github.com/simplemodule-go/simplemodule/internal/modules/users/internal/password"
+	"github.com/simplemodule-go/simplemodule/internal/modules/users/internal/store"
+	"github.com/simplemodule-go/simplemodule/internal/platform/web"
+)
+
+const (
+	pageChangePassword = "users/account/manage/change-password"
+	pageForgotPassword = "users/account/forgot-password"
+	pageResetPassword  = "users/account/reset-password"
+	purposeReset       = "reset-password"
+)
+
+// ChangePasswordPage shows the change-password form.
+func (h *Handler) ChangePasswordPage(w http.ResponseWriter, r *http.Request) {
+	h.Kit.Render(w, r, http.StatusOK, pageChangePassword, web.View{Title: "Change password"})
+}
+
+// ChangePassword checks the current password, stores the new one and ends
+// the user's other sessions; this one stays signed in.
+func (h *Handler) ChangePassword(w http.ResponseWriter, r *http.Request) {
+	if !h.parseForm(w, r) {
+		return
+	}
+	u := currentUser(r)
+	fail := func(msg string) {
+		h.Kit.Render(w, r, http.StatusUnprocessableEntity, pageChangePassword, web.View{Title: "Change password", Error: msg})
+	}
+	acct, err := h.Store.AccountByID(r.Context(), u.ID)
+	if err != nil {
+		h.Kit.ServerError(w, r, err)
+		return
+	}
+	ok, err := password.Verify(r.PostFormValue("current_password"), acct.PasswordHash)
+	if err != nil {
+		h.Kit.ServerError(w, r, err)
+		return
+	}
+	if !ok {
+		fail("Your current password is not correct.")
+		return
+	}
+	newPW := r.PostFormValue("new_password")
+	if msg := ValidNewPassword(newPW, r.PostFormValue("confirm_password")); msg != "" {
+		fail(msg)
+		return
+	}
+	keep := currentSessionHash(r)
+	err = h.Store.DB.InTx(r.Context(), func(tx *sql.Tx) error {
+		if err := h.Store.SetPasswordHash(r.Context(), tx, u.ID, h.Passwords.Hash(newPW)); err != nil {
+			return err
+		}
+		stamp, err := h.Store.RotateStamp(r.Context(), tx, u.ID)
+		if err != nil {
+			return err
+		}
+		if err := h.Sessions.EndOthers(r.Context(), tx, u.ID, keep, stamp); err != nil {
+			return err
+		}
+		return h.Store.WriteAudit(r.Context(), tx, store.Audit{ActorID: u.ID, SubjectID: u.ID, Action: "password.changed", ClientIP: h.Kit.ClientIP(r)})
+	})
+	if err != nil {
+		h.Kit.ServerError(w, r, err)
+		return
+	}
+	h.publish(r.Context(), contracts.PasswordChanged{UserID: u.ID})
+	h.Kit.Redirect(w, r, "/account/manage/change-password", "Your password has been changed. Other devices have been signed out.")
+}
+
+// ForgotPasswordPage shows the form asking for an email address.
+func (h *Handler) ForgotPasswordPage(w http.ResponseWriter, r *http.Request) {
+	h.Kit.Render(w, r, http.StatusOK, pageForgotPassword, web.View{Title: "Forgot password"})
+}
+
+// ForgotPassword emails a reset link when the account exists. The answer is
+// the same either way, so the form cannot be used to find accounts.
+func (h *Handler) ForgotPassword(w http.ResponseWriter, r *http.Request) {
+	if !h.parseForm(w, r) {
+		return
+	}
+	addr := strings.TrimSpace(r.PostFormValue("email"))
+	if msg := ValidEmail(addr); msg != "" {
+		h.Kit.Render(w, r, http.StatusUnprocessableEntity, pageForgotPassword, web.View{Title: "Forgot password", Error: msg})
+		return
+	}
+	acct, err := h.Store.AccountByEmail(r.Context(), addr)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		// Same answer as for a known account.
+	case err != nil:
+		h.Kit.ServerError(w, r, err)
+		return
+	default:
+		var raw string
+		err := h.Store.DB.InTx(r.Context(), func(tx *sql.Tx) error {
+			var err error
+			raw, err = h.Store.IssueToken(r.Context(), tx, acct.ID, purposeReset, acct.Email, passwordResetTTL)
+			return err
+		})
+		if err != nil {
+			h.Kit.ServerError(w, r, err)
+			return
+		}
+		link := h.link("/account/reset-password", url.Values{"userId": {acct.ID}, "code": {raw}})
+		h.sendEmail(r.Context(), email.Message{To: acct.Email, Subject: "Reset your SimpleModule password",
+			Text: "Someone asked to reset the password of your SimpleModule account.\n\nTo choose a new password, open this link within one hour:\n\n" + link +
+				"\n\nIf it was not you, ignore this message; your password stays as it is.\n"})
+	}
+	h.Kit.Redirect(w, r, "/account/forgot-password", "If an account exists for "+addr+", we have sent it a link to reset the password. Check your inbox.")
+}
+
+type resetForm struct {
+	UserID string
+	Code   string
+}
+
+// ResetPasswordPage shows the new-password form for a reset link.
+func (h *Handler) ResetPasswordPage(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	h.Kit.Render(w, r, http.StatusOK, pageResetPassword, web.View{Title: "Reset password", Data: resetForm{UserID: q.Get("userId"), Code: q.Get("code")}})
+}
+
+// ResetPassword consumes the link's token and sets the new password; every
+// session of the user ends.
+func (h *Handler) ResetPassword(w http.ResponseWriter, r *http.Request) {
+	if !h.parseForm(w, r) {
+		return
+	}
+	form := resetForm{UserID: r.PostFormValue("userId"), Code: r.PostFormValue("code")}
+	fail := func(msg string) {
+		h.Kit.Render(w, r, http.StatusUnprocessableEntity, pageResetPassword, web.View{Title: "Reset password", Error: msg, Data: form})
+	}
+	newPW := r.PostFormValue("password")
+	if msg := ValidNewPassword(newPW, r.PostFormValue("confirm_password")); msg != "" {
+		fail(msg)
+		return
+	}
+	acct, err := h.Store.AccountByID(r.Context(), form.UserID)
+	if errors.Is(err, store.ErrNotFound) {
+		fail(tokenMessage(store.ErrTokenInvalid, "reset"))
+		return
+	}
+	if err != nil {
+		h.Kit.ServerError(w, r, err)
+		return
+	}
+	err = h.Store.DB.InTx(r.Context(), func(tx *sql.Tx) error {
+		if err := h.Store.ConsumeToken(r.Context(), tx, acct.ID, purposeReset, acct.Email, form.Code); err != nil {
+			return err
+		}
+		if err := h.Store.SetPasswordHash(r.Context(), tx, acct.ID, h.Passwords.Hash(newPW)); err != nil {
+			return err
+		}
+		if _, err := h.Store.RotateStamp(r.Context(), tx, acct.ID); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(r.Context(), `DELETE FROM sessions WHERE user_id = $1`, acct.ID); err != nil {
+			return err
+		}
+		return h.Store.WriteAudit(r.Context(), tx, store.Audit{ActorID: acct.ID, SubjectID: acct.ID, Action: "password.reset", ClientIP: h.Kit.ClientIP(r)})
+	})
+	if msg := tokenMessage(err, "reset"); msg != "" {
+		fail(msg)
+		return
+	}
+	if err != nil {
+		h.Kit.ServerError(w, r, err)
+		return
+	}
+	h.publish(r.Context(), contracts.PasswordChanged{UserID: acct.ID})
+	h.Kit.Redirect(w, r, "/account/login", "Your password has been reset. Sign in with the new one.")
+}
+
+// tokenMessage explains a link-token error to a person; "" for other errors.
+func tokenMessage(err error, what string) string {
+	again := "Request a new one."
+	switch what {
+	case "reset":
+		again = `Request a new one from "Forgot password".`
+	case "confirm":
+		again = "Sign in and send a new confirmation email."
+	}
+	switch {
+	case errors.Is(err, store.ErrTokenExpired):
+		return "This link has expired. " + again
+	case errors.Is(err, store.ErrTokenUsed):
+		return "This link has already been used. " + again
+	case errors.Is(err, store.ErrTokenInvalid):
+		return "This link is not valid. " + again
+	}
+	return ""
+}

@@ -1,0 +1,227 @@
+package handlers
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/simplemodule-go/simplemodule/internal/messaging/sms"
+	"github.com/simplemodule-go/simplemodule/internal/modules/users/contracts"
+	"github.com/simplemodule-go/simplemodule/internal/modules/users/internal/store"
+	"github.com/simplemodule-go/simplemodule/internal/platform/web"
+)
+
+const pagePhone = "users/account/manage/phone"
+
+// DeriveKey derives a purpose-specific key from the app secret.
+func DeriveKey(secret []byte, purpose string) []byte {
+	m := hmac.New(sha256.New, secret)
+	m.Write([]byte(purpose))
+	return m.Sum(nil)
+}
+
+func (h *Handler) phoneLimits(r *http.Request) store.PhoneLimits {
+	c := h.Config
+	return store.PhoneLimits{
+		CodeTTL: c.PhoneCodeTTL, ResendCooldown: c.PhoneResendCooldown, MaxAttempts: c.PhoneMaxAttempts,
+		SendsPerNumber: c.PhoneSendsPerNumber, SendsPerIP: c.PhoneSendsPerIP, Lockout: c.PhoneLockout,
+		Key: h.CodeKey, KeepSessionHash: currentSessionHash(r),
+	}
+}
+
+type phoneView struct {
+	Number        string
+	Confirmed     bool
+	Input         string // the number field's value
+	Pending       bool   // a live code is waiting for this number
+	PendingNumber string
+	ExpiresIn     time.Duration
+	ResendIn      time.Duration
+	ConfirmRemove bool
+}
+
+// phoneView builds the page state; input overrides the number field.
+func (h *Handler) phoneView(ctx context.Context, u contracts.User, input string) (phoneView, error) {
+	v := phoneView{Number: u.PhoneNumber, Confirmed: u.PhoneNumberConfirmed, Input: u.PhoneNumber}
+	p, ok, err := h.Store.PendingPhoneCode(ctx, u.ID)
+	if err != nil {
+		return v, err
+	}
+	now := h.Kit.Clock.Now()
+	if ok && !p.Consumed && p.ExpiresAt.After(now) && p.Attempts < h.Config.PhoneMaxAttempts {
+		v.Pending, v.PendingNumber, v.Input = true, p.PhoneNumber, p.PhoneNumber
+		v.ExpiresIn = p.ExpiresAt.Sub(now)
+		if next := p.CreatedAt.Add(h.Config.PhoneResendCooldown); next.After(now) {
+			v.ResendIn = next.Sub(now)
+		}
+	}
+	if input != "" {
+		v.Input = input
+	}
+	return v, nil
+}
+
+func (h *Handler) renderPhone(w http.ResponseWriter, r *http.Request, status int, msg, input string, throttle time.Duration) {
+	v, err := h.phoneView(r.Context(), currentUser(r), input)
+	if err != nil {
+		h.Kit.ServerError(w, r, err)
+		return
+	}
+	v.ConfirmRemove = r.Method == http.MethodGet && r.URL.Query().Get("remove") == "confirm" && v.Number != ""
+	view := web.View{Title: "Phone number", Error: msg, Data: v}
+	if throttle > 0 {
+		h.Kit.Throttled(w, r, throttle, pagePhone, view)
+		return
+	}
+	h.Kit.Render(w, r, status, pagePhone, view)
+}
+
+// PhonePage shows the number, its badge, the send form and, while a code is
+// pending, the code form.
+func (h *Handler) PhonePage(w http.ResponseWriter, r *http.Request) {
+	h.renderPhone(w, r, http.StatusOK, "", "", 0)
+}
+
+// SendPhoneCode validates the number, applies every throttle, stores a new
+// code and sends it by SMS.
+func (h *Handler) SendPhoneCode(w http.ResponseWriter, r *http.Request) {
+	if !h.parseForm(w, r) {
+		return
+	}
+	u := currentUser(r)
+	input := strings.TrimSpace(r.PostFormValue("phone_number"))
+	number, err := h.Phones.Parse(input)
+	if err != nil {
+		h.renderPhone(w, r, http.StatusUnprocessableEntity, phoneMessage(err), input, 0)
+		return
+	}
+	if number == u.PhoneNumber && u.PhoneNumberConfirmed {
+		h.Kit.Redirect(w, r, "/account/manage/phone", "This number is already verified.")
+		return
+	}
+	ip := h.Kit.ClientIP(r)
+	code, err := h.Store.IssuePhoneCode(r.Context(), u.ID, number, ip, h.phoneLimits(r))
+	var throttled *store.ThrottledError
+	if errors.As(err, &throttled) {
+		h.Log.InfoContext(r.Context(), "phone code throttled", "user_id", u.ID, "reason", throttled.Reason, "client_ip", ip)
+		h.renderPhone(w, r, 0, "", input, throttled.RetryAfter)
+		return
+	}
+	if err != nil {
+		h.Kit.ServerError(w, r, err)
+		return
+	}
+	msg := sms.Message{To: number, Body: h.smsBody(code), Purpose: store.PurposePhoneVerification}
+	if err := h.SMS.Send(r.Context(), msg); err != nil {
+		h.Log.ErrorContext(r.Context(), "send verification sms failed", "user_id", u.ID, "err", err)
+		if werr := h.Store.WithdrawPhoneCode(r.Context(), u.ID, number); werr != nil {
+			h.Log.ErrorContext(r.Context(), "withdraw unsent code", "err", werr)
+		}
+		h.renderPhone(w, r, http.StatusServiceUnavailable, "We could not send a text message to that number just now. Please try again in a moment.", input, 0)
+		return
+	}
+	h.publish(r.Context(), contracts.PhoneVerificationCodeSent{UserID: u.ID, PhoneNumber: number})
+	h.Kit.Redirect(w, r, "/account/manage/phone", fmt.Sprintf("We sent a 6-digit code to %s. It expires in %s.", number, minutes(h.Config.PhoneCodeTTL)))
+}
+
+func minutes(d time.Duration) string {
+	if d < time.Minute {
+		return fmt.Sprintf("%d seconds", int(d.Seconds()))
+	}
+	m := int(d.Round(time.Minute).Minutes())
+	if m == 1 {
+		return "1 minute"
+	}
+	return fmt.Sprintf("%d minutes", m)
+}
+
+// smsBody is the verification text, ending with the origin-bound line
+// (@host #code) that browsers and phones use to autofill the code.
+func (h *Handler) smsBody(code string) string {
+	host := h.Config.BaseURL
+	if u, err := url.Parse(h.Config.BaseURL); err == nil && u.Hostname() != "" {
+		host = u.Hostname()
+	}
+	return fmt.Sprintf("Your SimpleModule verification code is %s. It expires in %s. Don't share it.\n\n@%s #%s", code, minutes(h.Config.PhoneCodeTTL), host, code)
+}
+
+// ConfirmPhone verifies the code and, atomically, stores the number as
+// verified. A failure leaves the stored number as it was.
+func (h *Handler) ConfirmPhone(w http.ResponseWriter, r *http.Request) {
+	if !h.parseForm(w, r) {
+		return
+	}
+	u := currentUser(r)
+	input := strings.TrimSpace(r.PostFormValue("phone_number"))
+	number, err := h.Phones.Parse(input)
+	if err != nil {
+		h.renderPhone(w, r, http.StatusUnprocessableEntity, phoneMessage(err), input, 0)
+		return
+	}
+	ip := h.Kit.ClientIP(r)
+	keep := currentSessionHash(r)
+	res, err := h.Store.ConfirmPhoneCode(r.Context(), u.ID, number, r.PostFormValue("code"), ip, h.phoneLimits(r), func(tx *sql.Tx, stamp string) error {
+		return h.Sessions.EndOthers(r.Context(), tx, u.ID, keep, stamp)
+	})
+	var throttled *store.ThrottledError
+	switch {
+	case errors.As(err, &throttled):
+		h.Log.WarnContext(r.Context(), "phone verification locked", "user_id", u.ID, "client_ip", ip)
+		h.renderPhone(w, r, 0, "", "", throttled.RetryAfter)
+		return
+	case err != nil:
+		if msg := codeMessage(err); msg != "" {
+			h.renderPhone(w, r, http.StatusUnprocessableEntity, msg, "", 0)
+			return
+		}
+		h.Kit.ServerError(w, r, err)
+		return
+	}
+	evs := []any{contracts.PhoneNumberConfirmed{UserID: u.ID, PhoneNumber: number}}
+	if res.OldNumber != number {
+		evs = append(evs, contracts.PhoneNumberChanged{UserID: u.ID, OldNumber: res.OldNumber, NewNumber: number, Verified: true})
+	}
+	h.publish(r.Context(), evs...)
+	h.Kit.Redirect(w, r, "/account/manage/phone", "Your phone number "+number+" is verified.")
+}
+
+// codeMessage explains a refused code to a person; "" for other errors.
+func codeMessage(err error) string {
+	switch {
+	case errors.Is(err, store.ErrWrongCode), errors.Is(err, store.ErrWrongNumber):
+		return "That code is not correct. Check the text message and try again."
+	case errors.Is(err, store.ErrCodeExpired):
+		return "That code has expired. Send a new code."
+	case errors.Is(err, store.ErrCodeBurned):
+		return "Too many wrong codes. This code no longer works; send a new code."
+	case errors.Is(err, store.ErrCodeUsed):
+		return "That code has already been used. Send a new code if you need one."
+	case errors.Is(err, store.ErrNoPendingCode):
+		return "There is no code waiting for this number. Send a code first."
+	}
+	return ""
+}
+
+// RemovePhone clears the number and its confirmation.
+func (h *Handler) RemovePhone(w http.ResponseWriter, r *http.Request) {
+	if !h.parseForm(w, r) {
+		return
+	}
+	u := currentUser(r)
+	old, err := h.Store.RemovePhoneNumber(r.Context(), u.ID, h.Kit.ClientIP(r))
+	if err != nil {
+		h.Kit.ServerError(w, r, err)
+		return
+	}
+	if old != "" {
+		h.publish(r.Context(), contracts.PhoneNumberRemoved{UserID: u.ID, OldNumber: old})
+	}
+	h.Kit.Redirect(w, r, "/account/manage/phone", "Your phone number has been removed.")
+}

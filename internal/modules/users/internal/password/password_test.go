@@ -1,0 +1,33 @@
+package password
+
+import "testing"
+
+func TestHashVerify(t *testing.T) {
+	h := Cheap.Hash("correct horse")
+	tests := []struct {
+		name string
+		pw   string
+		want bool
+	}{
+		{"same password", "correct horse", true},
+		{"other password", "correct horsf", false},
+		{"empty", "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := Verify(tt.pw, h)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != tt.want {
+				t.Errorf("got %v, want %v", got, tt.want)
+			}
+		})
+	}
+	if Cheap.Hash("x") == Cheap.Hash("x") {
+		t.Error("two hashes of one password are equal; want a fresh salt each time")
+	}
+	if _, err := Verify("x", "$bcrypt$bad"); err == nil {
+		t.Error("got nil error for a malformed hash, want ErrMalformed")
+	}
+}

@@ -1,0 +1,367 @@
+// Package store is the Users module's data access: one method per use case,
+// each in its own transaction when it writes more than one row.
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/simplemodule-go/simplemodule/internal/modules/users/contracts"
+	"github.com/simplemodule-go/simplemodule/internal/platform/clock"
+	"github.com/simplemodule-go/simplemodule/internal/platform/database"
+)
+
+// Errors the store returns for expected conditions.
+var (
+	ErrNotFound       = errors.New("not found")
+	ErrDuplicateEmail = errors.New("an account with that email already exists")
+	ErrTokenInvalid   = errors.New("token invalid")
+	ErrTokenExpired   = errors.New("token expired")
+	ErrTokenUsed      = errors.New("token already used")
+)
+
+// Store wraps the database for the Users module.
+type Store struct {
+	DB    *database.DB
+	Clock clock.Clock
+}
+
+// Account is a user row with the fields only the module itself may see.
+type Account struct {
+	contracts.User
+	PasswordHash  string
+	SecurityStamp string
+}
+
+// Audit is one audit log entry to write.
+type Audit struct {
+	ActorID   string // empty for the system
+	SubjectID string
+	Action    string
+	Detail    string
+	ClientIP  string
+}
+
+// Queryer is a *sql.DB or *sql.Tx.
+type Queryer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// NewID returns a random 128-bit id in UUID form.
+func NewID() string {
+	b := make([]byte, 16)
+	rand.Read(b)
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b)
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
+
+// NewStamp returns a fresh security stamp.
+func NewStamp() string {
+	b := make([]byte, 16)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// NormalizeEmail is the form emails are compared in.
+func NormalizeEmail(email string) string { return strings.ToLower(strings.TrimSpace(email)) }
+
+func ms(t time.Time) int64 { return t.UnixMilli() }
+
+func fromMS(v sql.NullInt64) time.Time {
+	if !v.Valid {
+		return time.Time{}
+	}
+	return time.UnixMilli(v.Int64).UTC()
+}
+
+func isUniqueViolation(err error) bool {
+	if err == nil {
+		return false
+	}
+	s := err.Error()
+	return strings.Contains(s, "UNIQUE constraint failed") || strings.Contains(s, "SQLSTATE 23505")
+}
+
+const accountColumns = `u.id, u.email, u.email_confirmed, u.display_name, u.phone_number, u.phone_number_confirmed,
+	u.two_factor_enabled, u.locked_by_admin, u.lockout_end, u.failed_sign_ins, u.created_at, u.last_login_at,
+	u.password_hash, u.security_stamp`
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanAccount(s scanner, extra ...any) (Account, error) {
+	var a Account
+	var phone sql.NullString
+	var lockoutEnd, created, lastLogin sql.NullInt64
+	dest := []any{&a.ID, &a.Email, &a.EmailConfirmed, &a.DisplayName, &phone, &a.PhoneNumberConfirmed,
+		&a.TwoFactorEnabled, &a.LockedByAdmin, &lockoutEnd, &a.FailedSignIns, &created, &lastLogin,
+		&a.PasswordHash, &a.SecurityStamp}
+	if err := s.Scan(append(dest, extra...)...); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return Account{}, ErrNotFound
+		}
+		return Account{}, err
+	}
+	a.PhoneNumber = phone.String
+	a.LockoutEnd = fromMS(lockoutEnd)
+	a.CreatedAt = fromMS(created)
+	a.LastLoginAt = fromMS(lastLogin)
+	return a, nil
+}
+
+func (s *Store) loadRoles(ctx context.Context, q Queryer, a *Account) error {
+	rows, err := q.QueryContext(ctx, `SELECT role FROM user_roles WHERE user_id = $1 ORDER BY role`, a.ID)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	a.Roles = nil
+	for rows.Next() {
+		var r string
+		if err := rows.Scan(&r); err != nil {
+			return err
+		}
+		a.Roles = append(a.Roles, r)
+	}
+	return rows.Err()
+}
+
+func (s *Store) accountWhere(ctx context.Context, q Queryer, where string, arg any) (Account, error) {
+	a, err := scanAccount(q.QueryRowContext(ctx, `SELECT `+accountColumns+` FROM users u WHERE `+where, arg))
+	if err != nil {
+		return Account{}, err
+	}
+	if err := s.loadRoles(ctx, q, &a); err != nil {
+		return Account{}, err
+	}
+	return a, nil
+}
+
+// AccountByID loads one account with its roles.
+func (s *Store) AccountByID(ctx context.Context, id string) (Account, error) {
+	return s.accountWhere(ctx, s.DB, "u.id = $1", id)
+}
+
+// AccountByEmail loads one account by email, case-insensitively.
+func (s *Store) AccountByEmail(ctx context.Context, email string) (Account, error) {
+	return s.accountWhere(ctx, s.DB, "u.normalized_email = $1", NormalizeEmail(email))
+}
+
+// AccountBySession loads the account behind a live session, with the stamp
+// the session was issued under.
+func (s *Store) AccountBySession(ctx context.Context, idHash string) (Account, string, error) {
+	var sessionStamp string
+	a, err := scanAccount(s.DB.QueryRowContext(ctx, `SELECT `+accountColumns+`, s.security_stamp
+		FROM sessions s JOIN users u ON u.id = s.user_id
+		WHERE s.id_hash = $1 AND s.expires_at > $2`, idHash, ms(s.Clock.Now())), &sessionStamp)
+	if err != nil {
+		return Account{}, "", err
+	}
+	if err := s.loadRoles(ctx, s.DB, &a); err != nil {
+		return Account{}, "", err
+	}
+	return a, sessionStamp, nil
+}
+
+// CreateAccount inserts a user with the given roles.
+func (s *Store) CreateAccount(ctx context.Context, email, passwordHash string, emailConfirmed bool, roles []string, audit Audit) (Account, error) {
+	now := s.Clock.Now()
+	a := Account{User: contracts.User{ID: NewID(), Email: strings.TrimSpace(email), EmailConfirmed: emailConfirmed, CreatedAt: now, Roles: roles},
+		PasswordHash: passwordHash, SecurityStamp: NewStamp()}
+	err := s.DB.InTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO users (id, email, normalized_email, email_confirmed, password_hash, security_stamp, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7)`, a.ID, a.Email, NormalizeEmail(email), emailConfirmed, passwordHash, a.SecurityStamp, ms(now))
+		if isUniqueViolation(err) {
+			return ErrDuplicateEmail
+		}
+		if err != nil {
+			return fmt.Errorf("insert user: %w", err)
+		}
+		for _, r := range roles {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO user_roles (user_id, role) VALUES ($1, $2)`, a.ID, r); err != nil {
+				return fmt.Errorf("add role %s: %w", r, err)
+			}
+		}
+		audit.SubjectID = a.ID
+		return s.WriteAudit(ctx, tx, audit)
+	})
+	return a, err
+}
+
+// WriteAudit records one audit entry inside q (normally the transaction
+// that made the change).
+func (s *Store) WriteAudit(ctx context.Context, q Queryer, a Audit) error {
+	var actor sql.NullString
+	if a.ActorID != "" {
+		actor = sql.NullString{String: a.ActorID, Valid: true}
+	}
+	_, err := q.ExecContext(ctx, `INSERT INTO audit_log (id, at, actor_id, subject_id, action, detail, client_ip) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		NewID(), ms(s.Clock.Now()), actor, a.SubjectID, a.Action, a.Detail, a.ClientIP)
+	if err != nil {
+		return fmt.Errorf("write audit %s: %w", a.Action, err)
+	}
+	return nil
+}
+
+// AuditEntry is one stored audit row.
+type AuditEntry struct {
+	At         time.Time
+	ActorID    string
+	ActorEmail string
+	Action     string
+	Detail     string
+	ClientIP   string
+}
+
+// AuditTrail lists a user's audit entries, newest first.
+func (s *Store) AuditTrail(ctx context.Context, subjectID string, limit, offset int) ([]AuditEntry, error) {
+	rows, err := s.DB.QueryContext(ctx, `SELECT a.at, COALESCE(a.actor_id, ''), COALESCE(u.email, ''), a.action, a.detail, a.client_ip
+		FROM audit_log a LEFT JOIN users u ON u.id = a.actor_id
+		WHERE a.subject_id = $1 ORDER BY a.at DESC, a.id DESC LIMIT $2 OFFSET $3`, subjectID, limit, offset)
+	if err != nil {
+		return nil, fmt.Errorf("audit trail: %w", err)
+	}
+	defer rows.Close()
+	var out []AuditEntry
+	for rows.Next() {
+		var e AuditEntry
+		var at int64
+		if err := rows.Scan(&at, &e.ActorID, &e.ActorEmail, &e.Action, &e.Detail, &e.ClientIP); err != nil {
+			return nil, err
+		}
+		e.At = time.UnixMilli(at).UTC()
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// RecordFailedSignIn counts a wrong password and locks the account for
+// lockFor once maxFailures is reached. It returns the lockout end (zero
+// when not locked).
+func (s *Store) RecordFailedSignIn(ctx context.Context, userID string, maxFailures int, lockFor time.Duration, ip string) (time.Time, error) {
+	now := s.Clock.Now()
+	var lockedUntil time.Time
+	err := s.DB.InTx(ctx, func(tx *sql.Tx) error {
+		var n int
+		if err := tx.QueryRowContext(ctx, `UPDATE users SET failed_sign_ins = failed_sign_ins + 1 WHERE id = $1 RETURNING failed_sign_ins`, userID).Scan(&n); err != nil {
+			return fmt.Errorf("count failed sign-in: %w", err)
+		}
+		if n < maxFailures {
+			return nil
+		}
+		lockedUntil = now.Add(lockFor)
+		if _, err := tx.ExecContext(ctx, `UPDATE users SET failed_sign_ins = 0, lockout_end = $2 WHERE id = $1`, userID, ms(lockedUntil)); err != nil {
+			return fmt.Errorf("lock out: %w", err)
+		}
+		return s.WriteAudit(ctx, tx, Audit{SubjectID: userID, Action: "signin.locked_out", Detail: fmt.Sprintf("%d failed sign-ins", n), ClientIP: ip})
+	})
+	return lockedUntil, err
+}
+
+// RecordSignIn clears the failure count, stamps the last sign-in time and
+// starts the new session (via start) in one transaction.
+func (s *Store) RecordSignIn(ctx context.Context, userID string, start func(tx *sql.Tx) error) error {
+	return s.DB.InTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `UPDATE users SET failed_sign_ins = 0, lockout_end = NULL, last_login_at = $2 WHERE id = $1`, userID, ms(s.Clock.Now())); err != nil {
+			return fmt.Errorf("record sign-in: %w", err)
+		}
+		return start(tx)
+	})
+}
+
+// RotateStamp gives the user a new security stamp inside tx and returns it.
+// Sessions issued under the old stamp stop working.
+func (s *Store) RotateStamp(ctx context.Context, tx Queryer, userID string) (string, error) {
+	stamp := NewStamp()
+	if _, err := tx.ExecContext(ctx, `UPDATE users SET security_stamp = $2 WHERE id = $1`, userID, stamp); err != nil {
+		return "", fmt.Errorf("rotate security stamp: %w", err)
+	}
+	return stamp, nil
+}
+
+// SetPasswordHash stores a new password hash inside tx and clears lockout.
+func (s *Store) SetPasswordHash(ctx context.Context, tx Queryer, userID, hash string) error {
+	_, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = $2, failed_sign_ins = 0, lockout_end = NULL WHERE id = $1`, userID, hash)
+	if err != nil {
+		return fmt.Errorf("set password: %w", err)
+	}
+	return nil
+}
+
+// UpdateDisplayName changes the display name.
+func (s *Store) UpdateDisplayName(ctx context.Context, q Queryer, userID, name string) error {
+	_, err := q.ExecContext(ctx, `UPDATE users SET display_name = $2 WHERE id = $1`, userID, name)
+	return err
+}
+
+// TokenHash is the stored form of a link token.
+func TokenHash(raw string) string {
+	h := sha256.Sum256([]byte(raw))
+	return hex.EncodeToString(h[:])
+}
+
+// IssueToken creates a single-use token for (user, purpose, target) that
+// lives for ttl, replacing any earlier token of that user and purpose.
+func (s *Store) IssueToken(ctx context.Context, q Queryer, userID, purpose, target string, ttl time.Duration) (string, error) {
+	b := make([]byte, 32)
+	rand.Read(b)
+	raw := base64.RawURLEncoding.EncodeToString(b)
+	now := s.Clock.Now()
+	if _, err := q.ExecContext(ctx, `DELETE FROM user_tokens WHERE user_id = $1 AND purpose = $2`, userID, purpose); err != nil {
+		return "", fmt.Errorf("replace token: %w", err)
+	}
+	if _, err := q.ExecContext(ctx, `INSERT INTO user_tokens (token_hash, user_id, purpose, target, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)`,
+		TokenHash(raw), userID, purpose, target, ms(now), ms(now.Add(ttl))); err != nil {
+		return "", fmt.Errorf("issue token: %w", err)
+	}
+	return raw, nil
+}
+
+// LastTokenAt returns when the user's latest token of purpose was issued.
+func (s *Store) LastTokenAt(ctx context.Context, userID, purpose string) (time.Time, error) {
+	var at sql.NullInt64
+	err := s.DB.QueryRowContext(ctx, `SELECT MAX(created_at) FROM user_tokens WHERE user_id = $1 AND purpose = $2`, userID, purpose).Scan(&at)
+	return fromMS(at), err
+}
+
+// ConsumeToken marks the token used inside tx. Only one caller can consume a
+// token: the guarded update lets exactly one concurrent request through.
+func (s *Store) ConsumeToken(ctx context.Context, tx Queryer, userID, purpose, target, raw string) error {
+	var expires int64
+	var used sql.NullInt64
+	var storedTarget string
+	err := tx.QueryRowContext(ctx, `SELECT expires_at, used_at, target FROM user_tokens WHERE token_hash = $1 AND user_id = $2 AND purpose = $3`,
+		TokenHash(raw), userID, purpose).Scan(&expires, &used, &storedTarget)
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && storedTarget != target) {
+		return ErrTokenInvalid
+	}
+	if err != nil {
+		return fmt.Errorf("read token: %w", err)
+	}
+	now := s.Clock.Now()
+	if used.Valid {
+		return ErrTokenUsed
+	}
+	if ms(now) >= expires {
+		return ErrTokenExpired
+	}
+	res, err := tx.ExecContext(ctx, `UPDATE user_tokens SET used_at = $2 WHERE token_hash = $1 AND used_at IS NULL`, TokenHash(raw), ms(now))
+	if err != nil {
+		return fmt.Errorf("consume token: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return ErrTokenUsed
+	}
+	return nil
+}

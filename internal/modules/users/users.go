@@ -1,0 +1,172 @@
+// Package users is the Users module: accounts, sign-in, profile, and
+// verified email and phone number. Other modules use only its contracts.
+package users
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/simplemodule-go/simplemodule/internal/messaging/email"
+	"github.com/simplemodule-go/simplemodule/internal/messaging/sms"
+	"github.com/simplemodule-go/simplemodule/internal/modules/users/contracts"
+	"github.com/simplemodule-go/simplemodule/internal/modules/users/internal/handlers"
+	"github.com/simplemodule-go/simplemodule/internal/modules/users/internal/password"
+	"github.com/simplemodule-go/simplemodule/internal/modules/users/internal/store"
+	"github.com/simplemodule-go/simplemodule/internal/platform/clock"
+	"github.com/simplemodule-go/simplemodule/internal/platform/config"
+	"github.com/simplemodule-go/simplemodule/internal/platform/database"
+	"github.com/simplemodule-go/simplemodule/internal/platform/events"
+	"github.com/simplemodule-go/simplemodule/internal/platform/phone"
+	"github.com/simplemodule-go/simplemodule/internal/platform/session"
+	"github.com/simplemodule-go/simplemodule/internal/platform/web"
+)
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+//go:embed templates
+var templateFiles embed.FS
+
+// Deps is what the module needs from the composition root.
+type Deps struct {
+	DB        *database.DB
+	Kit       *web.Kit
+	Email     email.Sender
+	SMS       sms.Sender
+	Bus       *events.Bus
+	Clock     clock.Clock
+	Config    config.Config
+	Log       *slog.Logger
+	Secret    []byte          // app secret; keys for codes are derived from it
+	Passwords password.Params // argon2id cost; zero means password.Default
+}
+
+// Module is the Users module.
+type Module struct {
+	h     *handlers.Handler
+	store *store.Store
+}
+
+// Migrations returns the module's embedded schema migrations.
+func Migrations() database.Migrations {
+	sub, _ := fs.Sub(migrationFiles, "migrations")
+	return database.Migrations{Module: "users", FS: sub}
+}
+
+// New builds the module.
+func New(d Deps) (*Module, error) {
+	if d.Passwords == (password.Params{}) {
+		d.Passwords = password.Default
+	}
+	phones, err := phone.NewParser(d.Config.PhoneDefaultRegion, d.Config.SMSAllowedCountries)
+	if err != nil {
+		return nil, fmt.Errorf("invalid setting SIMPLEMODULE_PHONE_DEFAULT_REGION or SIMPLEMODULE_SMS_ALLOWED_COUNTRIES: %w", err)
+	}
+	st := &store.Store{DB: d.DB, Clock: d.Clock}
+	h := &handlers.Handler{
+		Store:     st,
+		Kit:       d.Kit,
+		Sessions:  &session.Store{Clock: d.Clock, Secure: d.Config.Production()},
+		Email:     d.Email,
+		SMS:       d.SMS,
+		Bus:       d.Bus,
+		Passwords: d.Passwords,
+		Config:    d.Config,
+		Log:       d.Log,
+		Phones:    phones,
+		CodeKey:   handlers.DeriveKey(d.Secret, "phone verification codes"),
+	}
+	return &Module{h: h, store: st}, nil
+}
+
+// Authenticate is middleware that puts the signed-in user in the request
+// context (contracts.UserFrom) for every module.
+func (m *Module) Authenticate(next http.Handler) http.Handler { return m.h.Authenticate(next) }
+
+func fn(f http.HandlerFunc) http.Handler { return f }
+
+// Registry lists the module's pages and routes (SPEC §7).
+func (m *Module) Registry() web.Registry {
+	h := m.h
+	tfs, _ := fs.Sub(templateFiles, "templates")
+	signedIn := h.RequireUser
+	return web.Registry{
+		Module: "users",
+		FS:     tfs,
+		Pages: []web.Page{
+			{Name: "users/account/register", Template: "pages/account/register.html"},
+			{Name: "users/account/login", Template: "pages/account/login.html"},
+			{Name: "users/account/login-unconfirmed", Template: "pages/account/login-unconfirmed.html"},
+			{Name: "users/account/forgot-password", Template: "pages/account/forgot-password.html"},
+			{Name: "users/account/reset-password", Template: "pages/account/reset-password.html"},
+			{Name: "users/account/confirm-email", Template: "pages/account/confirm-email.html"},
+			{Name: "users/account/resend-email-confirmation", Template: "pages/account/resend-email-confirmation.html"},
+			{Name: "users/account/manage/index", Template: "pages/account/manage/index.html"},
+			{Name: "users/account/manage/change-password", Template: "pages/account/manage/change-password.html"},
+			{Name: "users/account/manage/email", Template: "pages/account/manage/email.html"},
+			{Name: "users/account/manage/phone", Template: "pages/account/manage/phone.html"},
+		},
+		Routes: []web.Route{
+			{Pattern: "GET /{$}", Handler: fn(func(w http.ResponseWriter, r *http.Request) {
+				http.Redirect(w, r, "/account/manage", http.StatusSeeOther)
+			})},
+			{Pattern: "GET /account/register", Pages: []string{"users/account/register"}, Handler: fn(h.RegisterPage)},
+			{Pattern: "POST /account/register", Pages: []string{"users/account/register"}, Handler: fn(h.Register)},
+			{Pattern: "GET /account/login", Pages: []string{"users/account/login"}, Handler: fn(h.LoginPage)},
+			{Pattern: "POST /account/login", Pages: []string{"users/account/login", "users/account/login-unconfirmed"}, Handler: fn(h.Login)},
+			{Pattern: "POST /account/logout", Handler: fn(h.Logout)},
+			{Pattern: "GET /account/forgot-password", Pages: []string{"users/account/forgot-password"}, Handler: fn(h.ForgotPasswordPage)},
+			{Pattern: "POST /account/forgot-password", Pages: []string{"users/account/forgot-password"}, Handler: fn(h.ForgotPassword)},
+			{Pattern: "GET /account/reset-password", Pages: []string{"users/account/reset-password"}, Handler: fn(h.ResetPasswordPage)},
+			{Pattern: "POST /account/reset-password", Pages: []string{"users/account/reset-password"}, Handler: fn(h.ResetPassword)},
+			{Pattern: "GET /account/confirm-email", Pages: []string{"users/account/confirm-email"}, Handler: fn(h.ConfirmEmail)},
+			{Pattern: "GET /account/confirm-email-change", Pages: []string{"users/account/confirm-email"}, Handler: fn(h.ConfirmEmailChange)},
+			{Pattern: "GET /account/resend-email-confirmation", Pages: []string{"users/account/resend-email-confirmation"}, Handler: fn(h.ResendConfirmationPage)},
+			{Pattern: "POST /account/resend-email-confirmation", Pages: []string{"users/account/resend-email-confirmation"}, Handler: fn(h.ResendConfirmation)},
+			{Pattern: "GET /account/manage", Pages: []string{"users/account/manage/index"}, Handler: signedIn(h.ManagePage)},
+			{Pattern: "POST /account/manage", Pages: []string{"users/account/manage/index"}, Handler: signedIn(h.Manage)},
+			{Pattern: "GET /account/manage/change-password", Pages: []string{"users/account/manage/change-password"}, Handler: signedIn(h.ChangePasswordPage)},
+			{Pattern: "POST /account/manage/change-password", Pages: []string{"users/account/manage/change-password"}, Handler: signedIn(h.ChangePassword)},
+			{Pattern: "GET /account/manage/email", Pages: []string{"users/account/manage/email"}, Handler: signedIn(h.ManageEmailPage)},
+			{Pattern: "POST /account/manage/email", Pages: []string{"users/account/manage/email"}, Handler: signedIn(h.ManageEmail)},
+			// Phone verification (issue 4).
+			{Pattern: "GET /account/manage/phone", Pages: []string{"users/account/manage/phone"}, Handler: signedIn(h.PhonePage)},
+			{Pattern: "POST /account/manage/send-phone-verification-code", Pages: []string{"users/account/manage/phone"}, Handler: signedIn(h.SendPhoneCode)},
+			{Pattern: "POST /account/manage/confirm-phone-number", Pages: []string{"users/account/manage/phone"}, Handler: signedIn(h.ConfirmPhone)},
+			{Pattern: "POST /account/manage/remove-phone-number", Pages: []string{"users/account/manage/phone"}, Handler: signedIn(h.RemovePhone)},
+		},
+	}
+}
+
+// ErrDuplicateEmail is returned by CreateUser when the email is taken.
+var ErrDuplicateEmail = store.ErrDuplicateEmail
+
+// CreateUser creates a user whose email is already confirmed, optionally in
+// the Admin role (the `simplemodule user create` command).
+func (m *Module) CreateUser(ctx context.Context, addr, pw string, admin bool) (contracts.User, error) {
+	addr = strings.TrimSpace(addr)
+	if msg := handlers.ValidEmail(addr); msg != "" {
+		return contracts.User{}, errors.New(msg)
+	}
+	if msg := handlers.ValidNewPassword(pw, pw); msg != "" {
+		return contracts.User{}, errors.New(msg)
+	}
+	var roles []string
+	if admin {
+		roles = []string{contracts.RoleAdmin}
+	}
+	a, err := m.store.CreateAccount(ctx, addr, m.h.Passwords.Hash(pw), true, roles, store.Audit{Action: "user.created", Detail: "command line"})
+	return a.User, err
+}
+
+// PasswordParams are argon2id's cost parameters.
+type PasswordParams = password.Params
+
+// TestPasswordParams are cheap argon2id parameters, for tests only.
+func TestPasswordParams() PasswordParams { return password.Cheap }

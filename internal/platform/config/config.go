@@ -1,0 +1,319 @@
+// Package config reads every setting from a flag or its SIMPLEMODULE_*
+// environment variable (the flag wins) and validates them all at start-up,
+// so a bad setting stops the process with one line naming it.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/netip"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is the validated set of settings.
+type Config struct {
+	Addr        string
+	DatabaseURL string
+	BaseURL     string
+	Env         string // "development" or "production"
+	Secret      string // empty: generated once and stored in the database
+	LogLevel    string
+
+	SMSProvider   string
+	EmailProvider string
+	// AllowConsoleInProduction lets the console senders run when Env is production.
+	AllowConsoleInProduction bool
+
+	RequireConfirmedEmail bool
+	EmailTokenTTL         time.Duration
+	EmailResendCooldown   time.Duration
+
+	PhoneDefaultRegion  string
+	PhoneCodeTTL        time.Duration
+	PhoneResendCooldown time.Duration
+	PhoneMaxAttempts    int
+	PhoneSendsPerNumber int
+	PhoneSendsPerIP     int
+	PhoneLockout        Lockout
+	SMSAllowedCountries []string
+
+	SMSWebhookURL    string
+	SMSWebhookSecret string
+
+	SMTPHost     string
+	SMTPPort     int
+	SMTPUsername string
+	SMTPPassword string
+	SMTPTLS      string
+	SMTPFrom     string
+	SMTPFromName string
+
+	TrustedProxies []netip.Prefix
+}
+
+// Lockout is "N failures within Window lock for Duration".
+type Lockout struct {
+	Failures int
+	Window   time.Duration
+	Duration time.Duration
+}
+
+// Production reports whether the production safeguards apply.
+func (c Config) Production() bool { return c.Env == "production" }
+
+type setting struct {
+	env, def, usage string
+	noFlag          bool // secrets: environment only, never on a command line
+	apply           func(c *Config, v string) error
+}
+
+func str(dst func(*Config) *string) func(*Config, string) error {
+	return func(c *Config, v string) error { *dst(c) = v; return nil }
+}
+
+func dur(dst func(*Config) *time.Duration) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return fmt.Errorf("must be a positive duration like 10m or 60s, got %q", v)
+		}
+		*dst(c) = d
+		return nil
+	}
+}
+
+func count(dst func(*Config) *int) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return fmt.Errorf("must be a whole number ≥ 0, got %q", v)
+		}
+		*dst(c) = n
+		return nil
+	}
+}
+
+func boolean(dst func(*Config) *bool) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("must be true or false, got %q", v)
+		}
+		*dst(c) = b
+		return nil
+	}
+}
+
+func oneOf(dst func(*Config) *string, allowed ...string) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		for _, a := range allowed {
+			if v == a {
+				*dst(c) = v
+				return nil
+			}
+		}
+		return fmt.Errorf("must be one of %s, got %q", strings.Join(allowed, ", "), v)
+	}
+}
+
+func settings() []setting {
+	return []setting{
+		{env: "SIMPLEMODULE_ADDR", def: "127.0.0.1:8080", usage: "address to listen on", apply: func(c *Config, v string) error {
+			if _, _, err := splitHostPort(v); err != nil {
+				return err
+			}
+			c.Addr = v
+			return nil
+		}},
+		{env: "SIMPLEMODULE_DATABASE_URL", def: "sqlite:./data/simplemodule.db", usage: "sqlite:PATH or postgres://…", apply: func(c *Config, v string) error {
+			if !strings.HasPrefix(v, "sqlite:") && !strings.HasPrefix(v, "postgres://") && !strings.HasPrefix(v, "postgresql://") {
+				return fmt.Errorf("must start with sqlite: or postgres://")
+			}
+			c.DatabaseURL = v
+			return nil
+		}},
+		{env: "SIMPLEMODULE_BASE_URL", usage: "public URL used in links sent by email (default http://ADDR)", apply: func(c *Config, v string) error {
+			if v == "" {
+				return nil
+			}
+			u, err := url.Parse(v)
+			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				return fmt.Errorf("must be an absolute http(s) URL, got %q", v)
+			}
+			c.BaseURL = strings.TrimSuffix(v, "/")
+			return nil
+		}},
+		{env: "SIMPLEMODULE_ENV", def: "development", usage: "development or production", apply: oneOf(func(c *Config) *string { return &c.Env }, "development", "production")},
+		{env: "SIMPLEMODULE_SECRET", noFlag: true, usage: "application secret (≥ 32 characters); generated and stored in the database when unset", apply: func(c *Config, v string) error {
+			if v != "" && len(v) < 32 {
+				return fmt.Errorf("must be at least 32 characters")
+			}
+			c.Secret = v
+			return nil
+		}},
+		{env: "SIMPLEMODULE_LOG_LEVEL", def: "info", usage: "debug, info, warn or error", apply: oneOf(func(c *Config) *string { return &c.LogLevel }, "debug", "info", "warn", "error")},
+		{env: "SIMPLEMODULE_SMS_PROVIDER", def: "console", usage: "console", apply: oneOf(func(c *Config) *string { return &c.SMSProvider }, "console")},
+		{env: "SIMPLEMODULE_EMAIL_PROVIDER", def: "console", usage: "console or smtp", apply: oneOf(func(c *Config) *string { return &c.EmailProvider }, "console", "smtp")},
+		{env: "SIMPLEMODULE_ALLOW_CONSOLE_IN_PRODUCTION", def: "false", usage: "let the console senders run in production", apply: boolean(func(c *Config) *bool { return &c.AllowConsoleInProduction })},
+		{env: "SIMPLEMODULE_REQUIRE_CONFIRMED_EMAIL", def: "false", usage: "refuse sign-in until the email address is confirmed", apply: boolean(func(c *Config) *bool { return &c.RequireConfirmedEmail })},
+		{env: "SIMPLEMODULE_EMAIL_TOKEN_TTL", def: "24h", usage: "lifetime of email confirmation links", apply: dur(func(c *Config) *time.Duration { return &c.EmailTokenTTL })},
+		{env: "SIMPLEMODULE_EMAIL_RESEND_COOLDOWN", def: "60s", usage: "time between two confirmation emails to one account", apply: dur(func(c *Config) *time.Duration { return &c.EmailResendCooldown })},
+		{env: "SIMPLEMODULE_PHONE_DEFAULT_REGION", def: "US", usage: "region for phone numbers typed without +", apply: func(c *Config, v string) error {
+			if len(v) != 2 || strings.ToUpper(v) != v {
+				return fmt.Errorf("must be a two-letter region code like US, got %q", v)
+			}
+			c.PhoneDefaultRegion = v
+			return nil
+		}},
+		{env: "SIMPLEMODULE_PHONE_CODE_TTL", def: "10m", usage: "lifetime of a phone verification code", apply: dur(func(c *Config) *time.Duration { return &c.PhoneCodeTTL })},
+		{env: "SIMPLEMODULE_PHONE_RESEND_COOLDOWN", def: "60s", usage: "time between two codes to one user", apply: dur(func(c *Config) *time.Duration { return &c.PhoneResendCooldown })},
+		{env: "SIMPLEMODULE_PHONE_MAX_ATTEMPTS", def: "5", usage: "wrong codes before a code is burned", apply: func(c *Config, v string) error {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 || n > 10 {
+				return fmt.Errorf("must be a whole number from 1 to 10, got %q", v)
+			}
+			c.PhoneMaxAttempts = n
+			return nil
+		}},
+		{env: "SIMPLEMODULE_PHONE_SENDS_PER_NUMBER", def: "5", usage: "codes per number per hour (0 = no cap)", apply: count(func(c *Config) *int { return &c.PhoneSendsPerNumber })},
+		{env: "SIMPLEMODULE_PHONE_SENDS_PER_IP", def: "20", usage: "codes per client IP per hour (0 = no cap)", apply: count(func(c *Config) *int { return &c.PhoneSendsPerIP })},
+		{env: "SIMPLEMODULE_PHONE_LOCKOUT", def: "5/15m/15m", usage: "failures/window/lock duration", apply: func(c *Config, v string) error {
+			l, err := ParseLockout(v)
+			if err != nil {
+				return err
+			}
+			c.PhoneLockout = l
+			return nil
+		}},
+		{env: "SIMPLEMODULE_SMS_ALLOWED_COUNTRIES", usage: "comma-separated region codes; empty = all", apply: func(c *Config, v string) error {
+			c.SMSAllowedCountries = nil
+			for _, part := range strings.Split(v, ",") {
+				part = strings.ToUpper(strings.TrimSpace(part))
+				if part == "" {
+					continue
+				}
+				if len(part) != 2 {
+					return fmt.Errorf("must list two-letter region codes like US,CA,GB, got %q", part)
+				}
+				c.SMSAllowedCountries = append(c.SMSAllowedCountries, part)
+			}
+			return nil
+		}},
+		{env: "SIMPLEMODULE_SMTP_HOST", usage: "SMTP server host", apply: str(func(c *Config) *string { return &c.SMTPHost })},
+		{env: "SIMPLEMODULE_SMTP_PORT", def: "587", usage: "SMTP server port", apply: func(c *Config, v string) error {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 || n > 65535 {
+				return fmt.Errorf("must be a port number, got %q", v)
+			}
+			c.SMTPPort = n
+			return nil
+		}},
+		{env: "SIMPLEMODULE_SMTP_USERNAME", usage: "SMTP user (empty: no authentication)", apply: str(func(c *Config) *string { return &c.SMTPUsername })},
+		{env: "SIMPLEMODULE_SMTP_PASSWORD", noFlag: true, usage: "SMTP password", apply: str(func(c *Config) *string { return &c.SMTPPassword })},
+		{env: "SIMPLEMODULE_SMTP_TLS", def: "starttls", usage: "none, starttls or implicit", apply: oneOf(func(c *Config) *string { return &c.SMTPTLS }, "none", "starttls", "implicit")},
+		{env: "SIMPLEMODULE_SMTP_FROM", def: "no-reply@localhost", usage: "sender address", apply: str(func(c *Config) *string { return &c.SMTPFrom })},
+		{env: "SIMPLEMODULE_SMTP_FROM_NAME", def: "SimpleModule", usage: "sender name", apply: str(func(c *Config) *string { return &c.SMTPFromName })},
+		{env: "SIMPLEMODULE_TRUSTED_PROXIES", usage: "CIDRs whose X-Forwarded-For is trusted", apply: func(c *Config, v string) error {
+			c.TrustedProxies = nil
+			for _, part := range strings.Split(v, ",") {
+				part = strings.TrimSpace(part)
+				if part == "" {
+					continue
+				}
+				p, err := netip.ParsePrefix(part)
+				if err != nil {
+					return fmt.Errorf("must list CIDRs like 10.0.0.0/8, got %q", part)
+				}
+				c.TrustedProxies = append(c.TrustedProxies, p)
+			}
+			return nil
+		}},
+	}
+}
+
+// FlagName turns SIMPLEMODULE_PHONE_CODE_TTL into phone-code-ttl.
+func FlagName(env string) string {
+	return strings.ReplaceAll(strings.ToLower(strings.TrimPrefix(env, "SIMPLEMODULE_")), "_", "-")
+}
+
+// Load parses args (without the command name) and getenv into a Config.
+// It returns the remaining arguments. The error names the bad setting.
+func Load(name string, args []string, getenv func(string) string, usageOut io.Writer) (Config, []string, error) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(usageOut)
+	list := settings()
+	values := make([]*string, len(list))
+	for i, s := range list {
+		v := getenv(s.env)
+		if v == "" {
+			v = s.def
+		}
+		values[i] = &v
+		if !s.noFlag {
+			fs.StringVar(values[i], FlagName(s.env), v, s.usage+" ("+s.env+")")
+		}
+	}
+	if err := fs.Parse(args); err != nil {
+		return Config{}, nil, err
+	}
+	var c Config
+	for i, s := range list {
+		if err := s.apply(&c, *values[i]); err != nil {
+			return Config{}, nil, fmt.Errorf("invalid setting %s (--%s): %w", s.env, FlagName(s.env), err)
+		}
+	}
+	if c.BaseURL == "" {
+		c.BaseURL = "http://" + c.Addr
+	}
+	if c.Production() && !c.AllowConsoleInProduction {
+		if c.SMSProvider == "console" {
+			return Config{}, nil, errors.New("invalid setting SIMPLEMODULE_SMS_PROVIDER: the console sender is refused in production (set SIMPLEMODULE_ALLOW_CONSOLE_IN_PRODUCTION=true to allow it)")
+		}
+		if c.EmailProvider == "console" {
+			return Config{}, nil, errors.New("invalid setting SIMPLEMODULE_EMAIL_PROVIDER: the console sender is refused in production (set SIMPLEMODULE_ALLOW_CONSOLE_IN_PRODUCTION=true to allow it)")
+		}
+	}
+	if c.Production() && !strings.HasPrefix(c.BaseURL, "https://") {
+		return Config{}, nil, errors.New("invalid setting SIMPLEMODULE_BASE_URL: production needs an https:// base URL (cookies are Secure)")
+	}
+	if c.EmailProvider == "smtp" && c.SMTPHost == "" {
+		return Config{}, nil, errors.New("invalid setting SIMPLEMODULE_SMTP_HOST: required when SIMPLEMODULE_EMAIL_PROVIDER=smtp")
+	}
+	return c, fs.Args(), nil
+}
+
+// ParseLockout parses "5/15m/15m".
+func ParseLockout(v string) (Lockout, error) {
+	parts := strings.Split(v, "/")
+	bad := fmt.Errorf("must look like 5/15m/15m (failures/window/lock), got %q", v)
+	if len(parts) != 3 {
+		return Lockout{}, bad
+	}
+	n, err := strconv.Atoi(parts[0])
+	if err != nil || n < 1 {
+		return Lockout{}, bad
+	}
+	w, err1 := time.ParseDuration(parts[1])
+	d, err2 := time.ParseDuration(parts[2])
+	if err1 != nil || err2 != nil || w <= 0 || d <= 0 {
+		return Lockout{}, bad
+	}
+	return Lockout{Failures: n, Window: w, Duration: d}, nil
+}
+
+func splitHostPort(v string) (string, int, error) {
+	i := strings.LastIndex(v, ":")
+	if i < 0 {
+		return "", 0, fmt.Errorf("must be host:port, got %q", v)
+	}
+	port, err := strconv.Atoi(v[i+1:])
+	if err != nil || port < 0 || port > 65535 {
+		return "", 0, fmt.Errorf("must be host:port, got %q", v)
+	}
+	return v[:i], port, nil
+}

@@ -1,0 +1,122 @@
+// Package session keeps server-side sessions in the database. The browser
+// holds only a random token; the table holds its SHA-256, so a database
+// read does not yield usable cookies.
+package session
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/simplemodule-go/simplemodule/internal/platform/clock"
+)
+
+// CookieName is the session cookie's name.
+const CookieName = "sm_session"
+
+// Lifetimes of a session: a browser session and "remember me".
+const (
+	ShortLifetime      = 12 * time.Hour
+	RememberMeLifetime = 14 * 24 * time.Hour
+)
+
+// ErrNotFound means no live session matches the token.
+var ErrNotFound = errors.New("session not found")
+
+// Session is one signed-in browser.
+type Session struct {
+	IDHash        string
+	UserID        string
+	SecurityStamp string
+	Persistent    bool
+	ExpiresAt     time.Time
+}
+
+// Execer is a *sql.DB or *sql.Tx.
+type Execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// Store reads and writes the sessions table.
+type Store struct {
+	Clock  clock.Clock
+	Secure bool // Secure cookies (production)
+}
+
+// Hash returns the stored form of a session token.
+func Hash(token string) string {
+	s := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(s[:])
+}
+
+// Create starts a session for userID and returns its token.
+func (s *Store) Create(ctx context.Context, db Execer, userID, stamp string, persistent bool) (string, Session, error) {
+	b := make([]byte, 32)
+	rand.Read(b)
+	token := base64.RawURLEncoding.EncodeToString(b)
+	life := ShortLifetime
+	if persistent {
+		life = RememberMeLifetime
+	}
+	now := s.Clock.Now()
+	sess := Session{IDHash: Hash(token), UserID: userID, SecurityStamp: stamp, Persistent: persistent, ExpiresAt: now.Add(life)}
+	_, err := db.ExecContext(ctx, `INSERT INTO sessions (id_hash, user_id, security_stamp, persistent, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)`,
+		sess.IDHash, userID, stamp, persistent, now.UnixMilli(), sess.ExpiresAt.UnixMilli())
+	if err != nil {
+		return "", Session{}, fmt.Errorf("create session: %w", err)
+	}
+	return token, sess, nil
+}
+
+// Delete ends the session with idHash.
+func (s *Store) Delete(ctx context.Context, db Execer, idHash string) error {
+	_, err := db.ExecContext(ctx, `DELETE FROM sessions WHERE id_hash = $1`, idHash)
+	return err
+}
+
+// EndOthers ends every session of userID except keepHash and moves the kept
+// one to the new security stamp, so it survives the stamp check.
+func (s *Store) EndOthers(ctx context.Context, db Execer, userID, keepHash, newStamp string) error {
+	if _, err := db.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = $1 AND id_hash <> $2`, userID, keepHash); err != nil {
+		return fmt.Errorf("end other sessions: %w", err)
+	}
+	if _, err := db.ExecContext(ctx, `UPDATE sessions SET security_stamp = $1 WHERE id_hash = $2`, newStamp, keepHash); err != nil {
+		return fmt.Errorf("refresh session: %w", err)
+	}
+	return nil
+}
+
+// SetCookie writes the session cookie.
+func (s *Store) SetCookie(w http.ResponseWriter, token string, sess Session) {
+	c := &http.Cookie{Name: CookieName, Value: token, Path: "/", HttpOnly: true, Secure: s.Secure, SameSite: http.SameSiteLaxMode}
+	if sess.Persistent {
+		c.Expires = sess.ExpiresAt
+		c.MaxAge = int(time.Until(sess.ExpiresAt).Seconds())
+		if c.MaxAge <= 0 {
+			c.MaxAge = int(RememberMeLifetime.Seconds())
+		}
+	}
+	http.SetCookie(w, c)
+}
+
+// ClearCookie removes the session cookie.
+func (s *Store) ClearCookie(w http.ResponseWriter) {
+	http.SetCookie(w, &http.Cookie{Name: CookieName, Value: "", Path: "/", HttpOnly: true, Secure: s.Secure, SameSite: http.SameSiteLaxMode, MaxAge: -1})
+}
+
+// Token returns the session token sent with r, if any.
+func Token(r *http.Request) string {
+	c, err := r.Cookie(CookieName)
+	if err != nil {
+		return ""
+	}
+	return c.Value
+}

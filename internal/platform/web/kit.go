@@ -1,0 +1,171 @@
+// Package web holds what every module's handlers share: the page registry
+// and renderer, flash messages, middleware, client IP and redirect rules.
+package web
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/simplemodule-go/simplemodule/internal/platform/clock"
+)
+
+// Kit is the shared web toolbox handed to each module.
+type Kit struct {
+	Renderer       *Renderer
+	Log            *slog.Logger
+	Clock          clock.Clock
+	SecureCookies  bool
+	TrustedProxies []netip.Prefix
+	flashKey       []byte
+}
+
+// NewKit builds a Kit; secret signs flash cookies.
+func NewKit(r *Renderer, log *slog.Logger, clk clock.Clock, secret []byte, secure bool, trusted []netip.Prefix) *Kit {
+	m := hmac.New(sha256.New, secret)
+	m.Write([]byte("simplemodule flash cookie"))
+	return &Kit{Renderer: r, Log: log, Clock: clk, SecureCookies: secure, TrustedProxies: trusted, flashKey: m.Sum(nil)}
+}
+
+const flashCookie = "sm_flash"
+
+// Render writes page with status. A failure to render is logged and becomes a 500.
+func (k *Kit) Render(w http.ResponseWriter, r *http.Request, status int, page string, v View) {
+	v.Viewer = ViewerFrom(r.Context())
+	v.Path = r.URL.Path
+	v.Now = k.Clock.Now()
+	if v.Flash == "" {
+		v.Flash = k.takeFlash(w, r)
+	}
+	body, err := k.Renderer.render(page, v)
+	if err != nil {
+		k.ServerError(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	w.Write(body)
+}
+
+// Throttled renders page with 429, Retry-After in whole seconds and a message.
+func (k *Kit) Throttled(w http.ResponseWriter, r *http.Request, retryAfter time.Duration, page string, v View) {
+	secs := int((retryAfter + time.Second - 1) / time.Second)
+	if secs < 1 {
+		secs = 1
+	}
+	w.Header().Set("Retry-After", fmt.Sprint(secs))
+	v.Error = "Too many attempts. Please wait " + humanSeconds(secs) + " and try again."
+	k.Render(w, r, http.StatusTooManyRequests, page, v)
+}
+
+func humanSeconds(s int) string {
+	switch {
+	case s == 1:
+		return "1 second"
+	case s < 120:
+		return fmt.Sprintf("%d seconds", s)
+	default:
+		return fmt.Sprintf("%d minutes", (s+59)/60)
+	}
+}
+
+// ServerError logs err with the request id and shows a plain 500 page.
+func (k *Kit) ServerError(w http.ResponseWriter, r *http.Request, err error) {
+	k.Log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "request_id", RequestID(r.Context()), "err", err)
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(http.StatusInternalServerError)
+	fmt.Fprintf(w, "Something went wrong on our side. Please try again. (request %s)\n", RequestID(r.Context()))
+}
+
+// Redirect answers 303 See Other to target with an optional flash message.
+func (k *Kit) Redirect(w http.ResponseWriter, r *http.Request, target, flash string) {
+	if flash != "" {
+		k.SetFlash(w, flash)
+	}
+	http.Redirect(w, r, target, http.StatusSeeOther)
+}
+
+// SetFlash stores a one-time message shown by the next rendered page.
+func (k *Kit) SetFlash(w http.ResponseWriter, msg string) {
+	val := base64.RawURLEncoding.EncodeToString([]byte(msg))
+	http.SetCookie(w, &http.Cookie{Name: flashCookie, Value: val + "." + k.sign(val), Path: "/", HttpOnly: true, Secure: k.SecureCookies, SameSite: http.SameSiteLaxMode, MaxAge: 60})
+}
+
+func (k *Kit) sign(v string) string {
+	m := hmac.New(sha256.New, k.flashKey)
+	m.Write([]byte(v))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+func (k *Kit) takeFlash(w http.ResponseWriter, r *http.Request) string {
+	c, err := r.Cookie(flashCookie)
+	if err != nil {
+		return ""
+	}
+	http.SetCookie(w, &http.Cookie{Name: flashCookie, Value: "", Path: "/", HttpOnly: true, Secure: k.SecureCookies, SameSite: http.SameSiteLaxMode, MaxAge: -1})
+	val, sig, ok := strings.Cut(c.Value, ".")
+	if !ok || !hmac.Equal([]byte(sig), []byte(k.sign(val))) {
+		return ""
+	}
+	msg, err := base64.RawURLEncoding.DecodeString(val)
+	if err != nil {
+		return ""
+	}
+	return string(msg)
+}
+
+// ClientIP is the peer address, or — when the peer is a trusted proxy — the
+// rightmost X-Forwarded-For address that is not itself a trusted proxy.
+func (k *Kit) ClientIP(r *http.Request) string {
+	peer, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	ip := peer.Addr().Unmap()
+	if !k.trusted(ip) {
+		return ip.String()
+	}
+	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+	for i := len(hops) - 1; i >= 0; i-- {
+		a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		if err != nil {
+			break
+		}
+		a = a.Unmap()
+		if !k.trusted(a) {
+			return a.String()
+		}
+		ip = a
+	}
+	return ip.String()
+}
+
+func (k *Kit) trusted(ip netip.Addr) bool {
+	for _, p := range k.TrustedProxies {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+// SafeReturnURL returns raw when it is a path on this site, otherwise fallback.
+// It refuses absolute URLs, scheme-relative "//host" and backslash tricks.
+func SafeReturnURL(raw, fallback string) string {
+	if raw == "" || !strings.HasPrefix(raw, "/") || strings.HasPrefix(raw, "//") || strings.ContainsAny(raw, "\\\r\n\t") {
+		return fallback
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil {
+		return fallback
+	}
+	return raw
+}

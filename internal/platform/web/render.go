@@ -1,0 +1,116 @@
+package web
+
+import (
+	"bytes"
+	"context"
+	"embed"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+//go:embed templates static
+var assets embed.FS
+
+// Viewer is who the page is shown to, for the layout's navigation.
+type Viewer struct {
+	SignedIn bool
+	UserID   string
+	Email    string
+	IsAdmin  bool
+}
+
+type viewerKey struct{}
+
+// WithViewer stores v in ctx for the layout.
+func WithViewer(ctx context.Context, v Viewer) context.Context {
+	return context.WithValue(ctx, viewerKey{}, v)
+}
+
+// ViewerFrom returns the viewer stored by WithViewer (zero when anonymous).
+func ViewerFrom(ctx context.Context) Viewer {
+	v, _ := ctx.Value(viewerKey{}).(Viewer)
+	return v
+}
+
+// View is what a page template receives. Pages read their own fields from Data.
+type View struct {
+	Title string
+	Error string // shown as data-testid="form-error"
+	Data  any
+
+	Flash  string
+	Viewer Viewer
+	Path   string
+	Now    time.Time
+}
+
+// Renderer holds one parsed template set per registered page.
+type Renderer struct {
+	pages map[string]*template.Template
+}
+
+func funcs() template.FuncMap {
+	return template.FuncMap{
+		"seconds": func(d time.Duration) int { return int((d + time.Second - 1) / time.Second) },
+		"itoa":    strconv.Itoa,
+		"date": func(t time.Time) string {
+			if t.IsZero() {
+				return "—"
+			}
+			return t.UTC().Format("2006-01-02 15:04 UTC")
+		},
+	}
+}
+
+// NewRenderer parses the shared layout with every registered page.
+func NewRenderer(regs ...Registry) (*Renderer, error) {
+	r := &Renderer{pages: map[string]*template.Template{}}
+	base, err := template.New("layout").Funcs(funcs()).ParseFS(assets, "templates/*.html")
+	if err != nil {
+		return nil, fmt.Errorf("parse layout: %w", err)
+	}
+	for _, reg := range regs {
+		for _, p := range reg.Pages {
+			t, err := base.Clone()
+			if err != nil {
+				return nil, err
+			}
+			src, err := fs.ReadFile(reg.FS, p.Template)
+			if err != nil {
+				return nil, fmt.Errorf("page %s: %w", p.Name, err)
+			}
+			if _, err := t.New(p.Template).Parse(string(src)); err != nil {
+				return nil, fmt.Errorf("page %s: %w", p.Name, err)
+			}
+			r.pages[p.Name] = t
+		}
+	}
+	return r, nil
+}
+
+// render executes page into a buffer so a template error never sends half a page.
+func (r *Renderer) render(page string, v View) ([]byte, error) {
+	t, ok := r.pages[page]
+	if !ok {
+		return nil, fmt.Errorf("render: page %q is not registered", page)
+	}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, "layout.html", v); err != nil {
+		return nil, fmt.Errorf("render %s: %w", page, err)
+	}
+	return buf.Bytes(), nil
+}
+
+// Static serves the embedded CSS and JavaScript under /static/.
+func Static() http.Handler {
+	sub, _ := fs.Sub(assets, "static")
+	fsrv := http.StripPrefix("/static/", http.FileServerFS(sub))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		fsrv.ServeHTTP(w, r)
+	})
+}
