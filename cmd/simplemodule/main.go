@@ -83,7 +83,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprintln(stdout, "migrations applied")
 		return nil
 	case "validate-pages":
-		cfg.DatabaseURL = "sqlite:" + tempDB()
+		dir, err := os.MkdirTemp("", "simplemodule-validate")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		cfg.DatabaseURL = "sqlite:" + dir + "/validate.db"
 		a, err := app.New(ctx, cfg, slog.New(slog.DiscardHandler), app.Options{})
 		if err != nil {
 			return err
@@ -92,15 +97,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return validatePages(stdout, a.Registries()...)
 	}
 	return serve(ctx, cfg, log)
-}
-
-// tempDB is a throwaway database for commands that only need the wiring.
-func tempDB() string {
-	dir, err := os.MkdirTemp("", "simplemodule-validate")
-	if err != nil {
-		return ":memory:"
-	}
-	return dir + "/validate.db"
 }
 
 // validatePages prints every registry problem; an error means exit 1.
