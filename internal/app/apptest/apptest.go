@@ -1,0 +1,331 @@
+// Package apptest starts the whole application against a real database for
+// integration tests: SQLite in a temporary directory, and PostgreSQL in a
+// fresh schema when SIMPLEMODULE_TEST_POSTGRES_URL is set. Requests go
+// through HTTP, with a fake clock and recording senders.
+package apptest
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/simplemodule-go/simplemodule/internal/app"
+	"github.com/simplemodule-go/simplemodule/internal/messaging/email"
+	"github.com/simplemodule-go/simplemodule/internal/messaging/sms"
+	"github.com/simplemodule-go/simplemodule/internal/modules/users"
+	"github.com/simplemodule-go/simplemodule/internal/platform/clock"
+	"github.com/simplemodule-go/simplemodule/internal/platform/config"
+)
+
+// PostgresEnv names the variable holding the test PostgreSQL URL.
+const PostgresEnv = "SIMPLEMODULE_TEST_POSTGRES_URL"
+
+// Databases are the engines every integration test runs on.
+var Databases = []string{"sqlite", "postgres"}
+
+// ForEachDB runs fn as a subtest per database. PostgreSQL is skipped with a
+// one-line reason when not configured, except on CI (CI=true), where a
+// missing database fails the test instead of skipping silently.
+func ForEachDB(t *testing.T, fn func(t *testing.T, db string)) {
+	t.Helper()
+	for _, db := range Databases {
+		t.Run(db, func(t *testing.T) {
+			if db == "postgres" {
+				RequirePostgres(t)
+			}
+			fn(t, db)
+		})
+	}
+}
+
+// RequirePostgres skips (or on CI fails) when PostgreSQL is not configured.
+func RequirePostgres(t testing.TB) string {
+	t.Helper()
+	u := os.Getenv(PostgresEnv)
+	if u == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s is not set, and CI=true requires the PostgreSQL tests to run", PostgresEnv)
+		}
+		t.Skipf("PostgreSQL tests skipped: set %s (e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable)", PostgresEnv)
+	}
+	return u
+}
+
+// Env is one running application.
+type Env struct {
+	T      testing.TB
+	URL    string
+	App    *app.App
+	Config config.Config
+	Clock  *clock.Fake
+	SMS    *sms.Recorder
+	Email  *email.Recorder
+	Events *EventLog
+	Log    *LogBuffer
+	DBURL  string
+}
+
+// EventLog records every event published on the bus.
+type EventLog struct {
+	mu     sync.Mutex
+	events []any
+}
+
+// All returns a copy of the recorded events.
+func (l *EventLog) All() []any {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]any(nil), l.events...)
+}
+
+// LogBuffer collects the application's log output.
+type LogBuffer struct {
+	mu  sync.Mutex
+	buf strings.Builder
+}
+
+func (b *LogBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+// String returns everything logged so far.
+func (b *LogBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// DatabaseURL returns a fresh, empty database for db ("sqlite" or "postgres").
+func DatabaseURL(t testing.TB, db string) string {
+	t.Helper()
+	if db == "sqlite" {
+		return "sqlite:" + t.TempDir() + "/test.db"
+	}
+	base := RequirePostgres(t)
+	b := make([]byte, 6)
+	rand.Read(b)
+	schema := "t_" + hex.EncodeToString(b)
+	admin, err := sql.Open("pgx", base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.Exec(`CREATE SCHEMA ` + schema); err != nil {
+		admin.Close()
+		t.Fatalf("create schema: %v", err)
+	}
+	t.Cleanup(func() {
+		admin.Exec(`DROP SCHEMA ` + schema + ` CASCADE`)
+		admin.Close()
+	})
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// Start runs the application on db with test settings; change adjusts the
+// configuration before start.
+func Start(t testing.TB, db string, change func(*config.Config)) *Env {
+	t.Helper()
+	cfg, _, err := config.Load("test", nil, func(string) string { return "" }, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.DatabaseURL = DatabaseURL(t, db)
+	if change != nil {
+		change(&cfg)
+	}
+	e := &Env{T: t, Config: cfg, Clock: clock.NewFake(time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC)),
+		SMS: sms.NewRecorder(), Email: email.NewRecorder(), Events: &EventLog{}, Log: &LogBuffer{}, DBURL: cfg.DatabaseURL}
+	log := slog.New(slog.NewTextHandler(e.Log, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	srv := httptest.NewUnstartedServer(nil)
+	e.Config.BaseURL = "http://" + srv.Listener.Addr().String()
+	a, err := app.New(context.Background(), e.Config, log, app.Options{Clock: e.Clock, SMS: e.SMS, Email: e.Email, Passwords: users.TestPasswordParams()})
+	if err != nil {
+		t.Fatalf("start app: %v", err)
+	}
+	a.Bus.Subscribe(func(_ context.Context, ev any) {
+		e.Events.mu.Lock()
+		e.Events.events = append(e.Events.events, ev)
+		e.Events.mu.Unlock()
+	})
+	srv.Config.Handler = a.Handler
+	srv.Start()
+	t.Cleanup(func() {
+		srv.Close()
+		a.Close()
+	})
+	e.App, e.URL = a, srv.URL
+	return e
+}
+
+// Client is one browser: its own cookie jar, redirects not followed.
+type Client struct {
+	env  *Env
+	HTTP *http.Client
+}
+
+// Response is a read response.
+type Response struct {
+	Status int
+	Header http.Header
+	Body   string
+}
+
+// NewClient returns a fresh browser.
+func (e *Env) NewClient() *Client {
+	jar, _ := cookiejar.New(nil)
+	return &Client{env: e, HTTP: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+}
+
+// Do sends req and reads the whole response.
+func (c *Client) Do(req *http.Request) *Response {
+	c.env.T.Helper()
+	res, err := c.HTTP.Do(req)
+	if err != nil {
+		c.env.T.Fatalf("%s %s: %v", req.Method, req.URL, err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return &Response{Status: res.StatusCode, Header: res.Header, Body: string(b)}
+}
+
+// Get fetches path (or a full URL).
+func (c *Client) Get(path string) *Response {
+	c.env.T.Helper()
+	req, _ := http.NewRequest(http.MethodGet, c.abs(path), nil)
+	return c.Do(req)
+}
+
+// Post submits a form to path as a same-origin browser would.
+func (c *Client) Post(path string, form url.Values) *Response {
+	c.env.T.Helper()
+	req, _ := http.NewRequest(http.MethodPost, c.abs(path), strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	return c.Do(req)
+}
+
+func (c *Client) abs(path string) string {
+	if strings.HasPrefix(path, "http") {
+		return path
+	}
+	return c.env.URL + path
+}
+
+// Register creates an account and leaves this client signed in.
+func (c *Client) Register(addr, pw string) {
+	c.env.T.Helper()
+	res := c.Post("/account/register", url.Values{"email": {addr}, "password": {pw}, "confirm_password": {pw}})
+	if res.Status != http.StatusSeeOther {
+		c.env.T.Fatalf("register %s: got status %d, want 303; body: %s", addr, res.Status, Excerpt(res.Body))
+	}
+}
+
+// Login signs in and fails the test unless it succeeds.
+func (c *Client) Login(addr, pw string) {
+	c.env.T.Helper()
+	res := c.Post("/account/login", url.Values{"email": {addr}, "password": {pw}})
+	if res.Status != http.StatusSeeOther {
+		c.env.T.Fatalf("login %s: got status %d, want 303; body: %s", addr, res.Status, Excerpt(res.Body))
+	}
+}
+
+var testIDText = map[string]*regexp.Regexp{}
+var testIDMu sync.Mutex
+
+// TestID returns the text inside the element carrying data-testid=id
+// (tags stripped, space trimmed), and whether it was found.
+func TestID(body, id string) (string, bool) {
+	testIDMu.Lock()
+	re, ok := testIDText[id]
+	if !ok {
+		re = regexp.MustCompile(`(?s)data-testid="` + regexp.QuoteMeta(id) + `"[^>]*>(.*?)</(span|div|p|strong|h1|a|section|button)>`)
+		testIDText[id] = re
+	}
+	testIDMu.Unlock()
+	m := re.FindStringSubmatch(body)
+	if m == nil {
+		return "", false
+	}
+	text := regexp.MustCompile(`<[^>]*>`).ReplaceAllString(m[1], "")
+	text = strings.ReplaceAll(text, "✓ ", "")
+	return strings.TrimSpace(text), true
+}
+
+// Excerpt shortens a body for failure messages, keeping any form error.
+func Excerpt(body string) string {
+	if msg, ok := TestID(body, "form-error"); ok {
+		return "form-error: " + msg
+	}
+	if len(body) > 300 {
+		return body[:300] + "…"
+	}
+	return body
+}
+
+var codeRE = regexp.MustCompile(`verification code is (\d{6})`)
+
+// LastCode returns the code in the latest SMS to number.
+func (e *Env) LastCode(number string) string {
+	e.T.Helper()
+	m, ok := e.SMS.Last(number)
+	if !ok {
+		e.T.Fatalf("no SMS to %s", number)
+	}
+	c := codeRE.FindStringSubmatch(m.Body)
+	if c == nil {
+		e.T.Fatalf("no code in SMS %q", m.Body)
+	}
+	return c[1]
+}
+
+var linkRE = regexp.MustCompile(`https?://\S+`)
+
+// LastLink returns the first link in the latest email to addr, as a path
+// with query, ready for Client.Get.
+func (e *Env) LastLink(addr string) string {
+	e.T.Helper()
+	m, ok := e.Email.Last(addr)
+	if !ok {
+		e.T.Fatalf("no email to %s", addr)
+	}
+	l := linkRE.FindString(m.Text)
+	if l == "" {
+		e.T.Fatalf("no link in email %q", m.Text)
+	}
+	u, err := url.Parse(l)
+	if err != nil {
+		e.T.Fatal(err)
+	}
+	return u.RequestURI()
+}
+
+// Count runs a COUNT query against the application's database.
+func (e *Env) Count(query string, args ...any) int {
+	e.T.Helper()
+	var n int
+	if err := e.App.DB.QueryRow(query, args...).Scan(&n); err != nil {
+		e.T.Fatalf("%s: %v", query, err)
+	}
+	return n
+}
