@@ -35,7 +35,9 @@ func (u User) HasRole(role string) bool { return slices.Contains(u.Roles, role) 
 type userKey struct{}
 
 // WithUser returns ctx carrying the signed-in user.
-func WithUser(ctx context.Context, u User) context.Context { return context.WithValue(ctx, userKey{}, u) }
+func WithUser(ctx context.Context, u User) context.Context {
+	return context.WithValue(ctx, userKey{}, u)
+}
 
 // UserFrom returns the signed-in user, if any.
 func UserFrom(ctx context.Context) (User, bool) {
