@@ -1,0 +1,43 @@
+// Package messaging holds what the SMS and email senders share: the
+// classification of delivery failures that the outbox worker acts on.
+package messaging
+
+import (
+	"errors"
+	"fmt"
+)
+
+// PermanentError is a delivery failure that retrying cannot fix (an invalid
+// number, a rejected sender, bad credentials). Other errors are transient and
+// are retried with backoff.
+type PermanentError struct {
+	Code string // provider's error code, when it has one (e.g. Twilio "21211")
+	Err  error
+}
+
+func (e *PermanentError) Error() string {
+	if e.Code != "" {
+		return fmt.Sprintf("permanent failure (code %s): %v", e.Code, e.Err)
+	}
+	return "permanent failure: " + e.Err.Error()
+}
+
+func (e *PermanentError) Unwrap() error { return e.Err }
+
+// Permanent marks err as permanent.
+func Permanent(code string, err error) error { return &PermanentError{Code: code, Err: err} }
+
+// IsPermanent reports whether err (or anything it wraps) is permanent.
+func IsPermanent(err error) bool {
+	var p *PermanentError
+	return errors.As(err, &p)
+}
+
+// PermanentCode returns the provider code of a permanent error, or "".
+func PermanentCode(err error) string {
+	var p *PermanentError
+	if errors.As(err, &p) {
+		return p.Code
+	}
+	return ""
+}
