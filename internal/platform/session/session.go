@@ -99,7 +99,9 @@ func (s *Store) SetCookie(w http.ResponseWriter, token string, sess Session) {
 	c := &http.Cookie{Name: CookieName, Value: token, Path: "/", HttpOnly: true, Secure: s.Secure, SameSite: http.SameSiteLaxMode}
 	if sess.Persistent {
 		c.Expires = sess.ExpiresAt
-		c.MaxAge = int(time.Until(sess.ExpiresAt).Seconds())
+		// The store's clock, not the wall clock, decides how long is left,
+		// so Max-Age agrees with the expiry kept in the database.
+		c.MaxAge = int(sess.ExpiresAt.Sub(s.Clock.Now()).Seconds())
 		if c.MaxAge <= 0 {
 			c.MaxAge = int(RememberMeLifetime.Seconds())
 		}
