@@ -145,6 +145,16 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s (SIMPLEMODULE_ADDR): %w", cfg.Addr, err)
 	}
+	workerCtx, stopWorker := context.WithCancel(context.WithoutCancel(ctx))
+	workerDone := make(chan struct{})
+	go func() {
+		defer close(workerDone)
+		a.Outbox.Run(workerCtx)
+	}()
+	defer func() {
+		stopWorker()
+		<-workerDone
+	}()
 	log.Info("simplemodule listening", "url", "http://"+ln.Addr().String(), "database", string(a.DB.Dialect), "env", cfg.Env)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

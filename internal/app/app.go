@@ -11,7 +11,11 @@ import (
 
 	"github.com/simplemodule-go/simplemodule/internal/messaging/email"
 	emailsmtp "github.com/simplemodule-go/simplemodule/internal/messaging/email/smtp"
+	"github.com/simplemodule-go/simplemodule/internal/messaging/outbox"
 	"github.com/simplemodule-go/simplemodule/internal/messaging/sms"
+	"github.com/simplemodule-go/simplemodule/internal/messaging/sms/twilio"
+	"github.com/simplemodule-go/simplemodule/internal/messaging/sms/webhook"
+	"github.com/simplemodule-go/simplemodule/internal/modules/admin"
 	"github.com/simplemodule-go/simplemodule/internal/modules/users"
 	"github.com/simplemodule-go/simplemodule/internal/platform/clock"
 	"github.com/simplemodule-go/simplemodule/internal/platform/config"
@@ -26,12 +30,14 @@ type Options struct {
 	SMS       sms.Sender
 	Email     email.Sender
 	Passwords users.PasswordParams
+	Outbox    outbox.Config // retry tuning; zero values mean the defaults
 }
 
 // App is the composed application.
 type App struct {
 	DB       *database.DB
 	Bus      *events.Bus
+	Outbox   *outbox.Outbox // Run it (serve does) to deliver messages
 	Users    *users.Module
 	Handler  http.Handler
 	registry []web.Registry
@@ -39,7 +45,7 @@ type App struct {
 
 // Migrations lists every migration set, platform first.
 func Migrations() []database.Migrations {
-	return []database.Migrations{database.PlatformMigrations(), users.Migrations()}
+	return []database.Migrations{database.PlatformMigrations(), outbox.Migrations(), users.Migrations()}
 }
 
 // New opens the database, migrates it and builds every module.
@@ -79,16 +85,24 @@ func build(ctx context.Context, db *database.DB, cfg config.Config, log *slog.Lo
 			return nil, err
 		}
 	}
+	if opt.Outbox.MaxAttempts == 0 {
+		opt.Outbox.MaxAttempts = cfg.OutboxMaxAttempts
+	}
+	ob, err := outbox.New(db, opt.Clock, secret, opt.SMS, opt.Email, log, opt.Outbox)
+	if err != nil {
+		return nil, err
+	}
 	bus := events.NewBus(log)
 	// The Users module supplies the pages; the renderer needs them first, and
 	// the module needs the kit, so the kit gets its renderer afterwards.
 	kit := web.NewKit(nil, log, opt.Clock, secret, cfg.Production(), cfg.TrustedProxies)
-	um, err := users.New(users.Deps{DB: db, Kit: kit, Email: opt.Email, SMS: opt.SMS, Bus: bus, Clock: opt.Clock,
+	um, err := users.New(users.Deps{DB: db, Kit: kit, Email: opt.Email, SMS: opt.SMS, Outbox: ob, Bus: bus, Clock: opt.Clock,
 		Config: cfg, Log: log, Secret: secret, Passwords: opt.Passwords})
 	if err != nil {
 		return nil, err
 	}
-	regs := []web.Registry{um.Registry()}
+	am := admin.New(admin.Deps{Kit: kit, Users: um.Admin(), Log: log})
+	regs := []web.Registry{um.Registry(), am.Registry()}
 	kit.Renderer, err = web.NewRenderer(regs...)
 	if err != nil {
 		return nil, err
@@ -109,7 +123,7 @@ func build(ctx context.Context, db *database.DB, cfg config.Config, log *slog.Lo
 	h = web.CrossOrigin(h)
 	h = web.SecurityHeaders(h)
 	h = web.Logging(log, h)
-	return &App{DB: db, Bus: bus, Users: um, Handler: h, registry: regs}, nil
+	return &App{DB: db, Bus: bus, Outbox: ob, Users: um, Handler: h, registry: regs}, nil
 }
 
 // Registries returns every module's page registry.
@@ -123,6 +137,19 @@ func SMSSender(cfg config.Config, log *slog.Logger) (sms.Sender, error) {
 	switch cfg.SMSProvider {
 	case "console":
 		return sms.NewConsole(log), nil
+	case "twilio":
+		s, err := twilio.New(twilio.Config{AccountSID: cfg.TwilioAccountSID, AuthToken: cfg.TwilioAuthToken, APIKeySID: cfg.TwilioAPIKeySID,
+			APIKeySecret: cfg.TwilioAPIKeySecret, From: cfg.TwilioFrom, MessagingServiceSID: cfg.TwilioMessagingServiceSID, BaseURL: cfg.TwilioBaseURL})
+		if err != nil {
+			return nil, fmt.Errorf("invalid setting: %w", err)
+		}
+		return s, nil
+	case "webhook":
+		s, err := webhook.New(webhook.Config{URL: cfg.SMSWebhookURL, Secret: cfg.SMSWebhookSecret})
+		if err != nil {
+			return nil, fmt.Errorf("invalid setting: %w", err)
+		}
+		return s, nil
 	}
 	return nil, fmt.Errorf("invalid setting SIMPLEMODULE_SMS_PROVIDER: unknown provider %q", cfg.SMSProvider)
 }

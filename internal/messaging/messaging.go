@@ -3,6 +3,7 @@
 package messaging
 
 import (
+	"context"
 	"errors"
 	"fmt"
 )
@@ -40,4 +41,19 @@ func PermanentCode(err error) string {
 		return p.Code
 	}
 	return ""
+}
+
+type messageIDKey struct{}
+
+// WithMessageID tells a sender the stable id of the message it delivers, so
+// providers that support it (the webhook's Idempotency-Key) can let the
+// receiver drop a repeat after a retry.
+func WithMessageID(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, messageIDKey{}, id)
+}
+
+// MessageID returns the id set by WithMessageID, or "".
+func MessageID(ctx context.Context) string {
+	id, _ := ctx.Value(messageIDKey{}).(string)
+	return id
 }

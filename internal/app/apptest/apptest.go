@@ -71,8 +71,8 @@ type Env struct {
 	App    *app.App
 	Config config.Config
 	Clock  *clock.Fake
-	SMS    *sms.Recorder
-	Email  *email.Recorder
+	SMS    *SMSLog   // what was delivered by SMS (reading it first delivers the outbox)
+	Email  *EmailLog // what was delivered by email (likewise)
 	Events *EventLog
 	Log    *LogBuffer
 	DBURL  string
@@ -155,11 +155,13 @@ func Start(t testing.TB, db string, change func(*config.Config)) *Env {
 		change(&cfg)
 	}
 	e := &Env{T: t, Config: cfg, Clock: clock.NewFake(time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC)),
-		SMS: sms.NewRecorder(), Email: email.NewRecorder(), Events: &EventLog{}, Log: &LogBuffer{}, DBURL: cfg.DatabaseURL}
+		Events: &EventLog{}, Log: &LogBuffer{}, DBURL: cfg.DatabaseURL}
+	e.SMS = &SMSLog{Recorder: sms.NewRecorder(), env: e}
+	e.Email = &EmailLog{Recorder: email.NewRecorder(), env: e}
 	log := slog.New(slog.NewTextHandler(e.Log, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	srv := httptest.NewUnstartedServer(nil)
 	e.Config.BaseURL = "http://" + srv.Listener.Addr().String()
-	a, err := app.New(context.Background(), e.Config, log, app.Options{Clock: e.Clock, SMS: e.SMS, Email: e.Email, Passwords: users.TestPasswordParams()})
+	a, err := app.New(context.Background(), e.Config, log, app.Options{Clock: e.Clock, SMS: e.SMS.Recorder, Email: e.Email.Recorder, Passwords: users.TestPasswordParams()})
 	if err != nil {
 		t.Fatalf("start app: %v", err)
 	}
@@ -177,6 +179,51 @@ func Start(t testing.TB, db string, change func(*config.Config)) *Env {
 	e.App, e.URL = a, srv.URL
 	return e
 }
+
+// Drain delivers everything due in the outbox, as the worker would. Tests
+// run no background worker, so delivery happens exactly when they ask.
+func (e *Env) Drain() {
+	e.T.Helper()
+	for {
+		n, err := e.App.Outbox.DeliverDue(context.Background())
+		if err != nil {
+			e.T.Fatalf("deliver outbox: %v", err)
+		}
+		if n == 0 {
+			return
+		}
+	}
+}
+
+// SMSLog is the SMS recorder seen after delivering the outbox.
+type SMSLog struct {
+	*sms.Recorder
+	env *Env
+}
+
+// Messages delivers the outbox, then lists every SMS sent.
+func (l *SMSLog) Messages() []sms.Message { l.env.Drain(); return l.Recorder.Messages() }
+
+// Last delivers the outbox, then returns the latest SMS to to.
+func (l *SMSLog) Last(to string) (sms.Message, bool) { l.env.Drain(); return l.Recorder.Last(to) }
+
+// Count delivers the outbox, then counts SMS sent.
+func (l *SMSLog) Count() int { l.env.Drain(); return l.Recorder.Count() }
+
+// EmailLog is the email recorder seen after delivering the outbox.
+type EmailLog struct {
+	*email.Recorder
+	env *Env
+}
+
+// Messages delivers the outbox, then lists every email sent.
+func (l *EmailLog) Messages() []email.Message { l.env.Drain(); return l.Recorder.Messages() }
+
+// Last delivers the outbox, then returns the latest email to to.
+func (l *EmailLog) Last(to string) (email.Message, bool) { l.env.Drain(); return l.Recorder.Last(to) }
+
+// Count delivers the outbox, then counts emails sent.
+func (l *EmailLog) Count() int { l.env.Drain(); return l.Recorder.Count() }
 
 // Client is one browser: its own cookie jar, redirects not followed.
 type Client struct {

@@ -312,6 +312,7 @@ func (o *Outbox) deliver(ctx context.Context, c claimed) {
 		err = messaging.Permanent("", errors.New("message expired before it could be delivered"))
 	}
 	if err == nil {
+		ctx := messaging.WithMessageID(ctx, c.id)
 		switch c.channel {
 		case ChannelSMS:
 			err = o.SMS.Send(ctx, sms.Message{To: c.to, Body: body, Purpose: c.purpose})

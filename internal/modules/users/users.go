@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/simplemodule-go/simplemodule/internal/messaging/email"
+	"github.com/simplemodule-go/simplemodule/internal/messaging/outbox"
 	"github.com/simplemodule-go/simplemodule/internal/messaging/sms"
 	"github.com/simplemodule-go/simplemodule/internal/modules/users/contracts"
 	"github.com/simplemodule-go/simplemodule/internal/modules/users/internal/handlers"
@@ -39,6 +40,7 @@ type Deps struct {
 	Kit       *web.Kit
 	Email     email.Sender
 	SMS       sms.Sender
+	Outbox    *outbox.Outbox // delivers SMS and email written in the same transaction as their cause
 	Bus       *events.Bus
 	Clock     clock.Clock
 	Config    config.Config
@@ -81,6 +83,7 @@ func New(d Deps) (*Module, error) {
 		Log:       d.Log,
 		Phones:    phones,
 		CodeKey:   handlers.DeriveKey(d.Secret, "phone verification codes"),
+		Outbox:    d.Outbox,
 	}
 	return &Module{h: h, store: st}, nil
 }

@@ -45,6 +45,16 @@ type Config struct {
 	SMSWebhookURL    string
 	SMSWebhookSecret string
 
+	TwilioAccountSID          string
+	TwilioAuthToken           string
+	TwilioAPIKeySID           string
+	TwilioAPIKeySecret        string
+	TwilioFrom                string
+	TwilioMessagingServiceSID string
+	TwilioBaseURL             string
+
+	OutboxMaxAttempts int
+
 	SMTPHost     string
 	SMTPPort     int
 	SMTPUsername string
@@ -157,7 +167,7 @@ func settings() []setting {
 			return nil
 		}},
 		{env: "SIMPLEMODULE_LOG_LEVEL", def: "info", usage: "debug, info, warn or error", apply: oneOf(func(c *Config) *string { return &c.LogLevel }, "debug", "info", "warn", "error")},
-		{env: "SIMPLEMODULE_SMS_PROVIDER", def: "console", usage: "console", apply: oneOf(func(c *Config) *string { return &c.SMSProvider }, "console")},
+		{env: "SIMPLEMODULE_SMS_PROVIDER", def: "console", usage: "console, twilio or webhook", apply: oneOf(func(c *Config) *string { return &c.SMSProvider }, "console", "twilio", "webhook")},
 		{env: "SIMPLEMODULE_EMAIL_PROVIDER", def: "console", usage: "console or smtp", apply: oneOf(func(c *Config) *string { return &c.EmailProvider }, "console", "smtp")},
 		{env: "SIMPLEMODULE_ALLOW_CONSOLE_IN_PRODUCTION", def: "false", usage: "let the console senders run in production", apply: boolean(func(c *Config) *bool { return &c.AllowConsoleInProduction })},
 		{env: "SIMPLEMODULE_REQUIRE_CONFIRMED_EMAIL", def: "false", usage: "refuse sign-in until the email address is confirmed", apply: boolean(func(c *Config) *bool { return &c.RequireConfirmedEmail })},
@@ -202,6 +212,23 @@ func settings() []setting {
 				}
 				c.SMSAllowedCountries = append(c.SMSAllowedCountries, part)
 			}
+			return nil
+		}},
+		{env: "SIMPLEMODULE_SMS_WEBHOOK_URL", usage: "webhook SMS provider: URL receiving signed JSON {id, to, body, purpose}", apply: str(func(c *Config) *string { return &c.SMSWebhookURL })},
+		{env: "SIMPLEMODULE_SMS_WEBHOOK_SECRET", noFlag: true, usage: "webhook SMS provider: HMAC-SHA256 signing secret", apply: str(func(c *Config) *string { return &c.SMSWebhookSecret })},
+		{env: "SIMPLEMODULE_TWILIO_ACCOUNT_SID", usage: "Twilio account SID", apply: str(func(c *Config) *string { return &c.TwilioAccountSID })},
+		{env: "SIMPLEMODULE_TWILIO_AUTH_TOKEN", noFlag: true, usage: "Twilio auth token", apply: str(func(c *Config) *string { return &c.TwilioAuthToken })},
+		{env: "SIMPLEMODULE_TWILIO_API_KEY_SID", usage: "Twilio API key SID (instead of the auth token)", apply: str(func(c *Config) *string { return &c.TwilioAPIKeySID })},
+		{env: "SIMPLEMODULE_TWILIO_API_KEY_SECRET", noFlag: true, usage: "Twilio API key secret", apply: str(func(c *Config) *string { return &c.TwilioAPIKeySecret })},
+		{env: "SIMPLEMODULE_TWILIO_FROM", usage: "Twilio sender number (E.164)", apply: str(func(c *Config) *string { return &c.TwilioFrom })},
+		{env: "SIMPLEMODULE_TWILIO_MESSAGING_SERVICE_SID", usage: "Twilio messaging service (instead of FROM)", apply: str(func(c *Config) *string { return &c.TwilioMessagingServiceSID })},
+		{env: "SIMPLEMODULE_TWILIO_BASE_URL", def: "https://api.twilio.com", usage: "Twilio API base URL", apply: str(func(c *Config) *string { return &c.TwilioBaseURL })},
+		{env: "SIMPLEMODULE_OUTBOX_MAX_ATTEMPTS", def: "10", usage: "delivery attempts before a message is marked failed", apply: func(c *Config, v string) error {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 || n > 100 {
+				return fmt.Errorf("must be a whole number from 1 to 100, got %q", v)
+			}
+			c.OutboxMaxAttempts = n
 			return nil
 		}},
 		{env: "SIMPLEMODULE_SMTP_HOST", usage: "SMTP server host", apply: str(func(c *Config) *string { return &c.SMTPHost })},

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/simplemodule-go/simplemodule/internal/messaging/email"
 	"github.com/simplemodule-go/simplemodule/internal/modules/users/contracts"
 	"github.com/simplemodule-go/simplemodule/internal/modules/users/internal/store"
 	"github.com/simplemodule-go/simplemodule/internal/platform/web"
@@ -23,21 +22,21 @@ const (
 	purposeChangeEmail = "change-email"
 )
 
-// sendConfirmationEmail issues a confirmation link for addr and mails it.
+// sendConfirmationEmail issues a confirmation link for addr and queues the
+// email in the same transaction.
 func (h *Handler) sendConfirmationEmail(ctx context.Context, userID, addr string) error {
-	var raw string
 	err := h.Store.DB.InTx(ctx, func(tx *sql.Tx) error {
-		var err error
-		raw, err = h.Store.IssueToken(ctx, tx, userID, purposeConfirm, store.NormalizeEmail(addr), h.Config.EmailTokenTTL)
-		return err
+		raw, err := h.Store.IssueToken(ctx, tx, userID, purposeConfirm, store.NormalizeEmail(addr), h.Config.EmailTokenTTL)
+		if err != nil {
+			return err
+		}
+		link := h.link("/account/confirm-email", url.Values{"userId": {userID}, "code": {raw}})
+		return h.queueEmail(ctx, tx, mailConfirm, addr, mailData{Link: link, TTL: humanTTL(h.Config.EmailTokenTTL)}, h.Kit.Clock.Now().Add(h.Config.EmailTokenTTL))
 	})
 	if err != nil {
 		return err
 	}
-	link := h.link("/account/confirm-email", url.Values{"userId": {userID}, "code": {raw}})
-	h.sendEmail(ctx, email.Message{To: addr, Subject: "Confirm your email address",
-		Text: "Please confirm the email address of your SimpleModule account by opening this link:\n\n" + link +
-			"\n\nThe link works once and expires in " + h.Config.EmailTokenTTL.String() + ". If you did not create an account, ignore this message.\n"})
+	h.Outbox.Kick()
 	return nil
 }
 
@@ -144,24 +143,21 @@ func (h *Handler) ManageEmail(w http.ResponseWriter, r *http.Request) {
 		h.Kit.ServerError(w, r, err)
 		return
 	}
-	var raw string
+	// When the address belongs to another account we say the same and send
+	// nothing, so this form cannot be used to discover accounts.
 	err = h.Store.DB.InTx(r.Context(), func(tx *sql.Tx) error {
-		var err error
-		raw, err = h.Store.IssueToken(r.Context(), tx, u.ID, purposeChangeEmail, store.NormalizeEmail(newEmail), h.Config.EmailTokenTTL)
-		return err
+		raw, err := h.Store.IssueToken(r.Context(), tx, u.ID, purposeChangeEmail, store.NormalizeEmail(newEmail), h.Config.EmailTokenTTL)
+		if err != nil || taken {
+			return err
+		}
+		link := h.link("/account/confirm-email-change", url.Values{"userId": {u.ID}, "email": {newEmail}, "code": {raw}})
+		return h.queueEmail(r.Context(), tx, mailChangeEmail, newEmail, mailData{Link: link, TTL: humanTTL(h.Config.EmailTokenTTL)}, h.Kit.Clock.Now().Add(h.Config.EmailTokenTTL))
 	})
 	if err != nil {
 		h.Kit.ServerError(w, r, err)
 		return
 	}
-	// When the address belongs to another account we say the same and send
-	// nothing, so this form cannot be used to discover accounts.
-	if !taken {
-		link := h.link("/account/confirm-email-change", url.Values{"userId": {u.ID}, "email": {newEmail}, "code": {raw}})
-		h.sendEmail(r.Context(), email.Message{To: newEmail, Subject: "Confirm your new email address",
-			Text: "To use this address for your SimpleModule account, open this link:\n\n" + link +
-				"\n\nThe link works once and expires in " + h.Config.EmailTokenTTL.String() + ". If you did not ask for this, ignore this message.\n"})
-	}
+	h.Outbox.Kick()
 	h.Kit.Redirect(w, r, "/account/manage/email", "Confirmation link sent to "+newEmail+". Your email address changes once you open it.")
 }
 
@@ -215,7 +211,10 @@ func (h *Handler) ConfirmEmailChange(w http.ResponseWriter, r *http.Request) {
 		if err := h.Sessions.EndOthers(r.Context(), tx, acct.ID, keep, stamp); err != nil {
 			return err
 		}
-		return h.Store.WriteAudit(r.Context(), tx, store.Audit{ActorID: acct.ID, SubjectID: acct.ID, Action: "email.changed", Detail: acct.Email + " → " + newEmail, ClientIP: h.Kit.ClientIP(r)})
+		if err := h.Store.WriteAudit(r.Context(), tx, store.Audit{ActorID: acct.ID, SubjectID: acct.ID, Action: "email.changed", Detail: acct.Email + " → " + newEmail, ClientIP: h.Kit.ClientIP(r)}); err != nil {
+			return err
+		}
+		return h.queueEmail(r.Context(), tx, mailEmailChanged, acct.Email, mailData{Old: acct.Email, New: newEmail}, time.Time{})
 	})
 	switch {
 	case errors.Is(err, errTaken):
@@ -228,9 +227,7 @@ func (h *Handler) ConfirmEmailChange(w http.ResponseWriter, r *http.Request) {
 		h.Kit.ServerError(w, r, err)
 		return
 	}
-	h.sendEmail(r.Context(), email.Message{To: acct.Email, Subject: "Your email address was changed",
-		Text: "The email address of your SimpleModule account was changed from " + acct.Email + " to " + newEmail +
-			".\n\nIf you did not do this, reset your password at once and contact support.\n"})
+	h.Outbox.Kick()
 	h.publish(r.Context(), contracts.EmailChanged{UserID: acct.ID, OldEmail: acct.Email, NewEmail: newEmail},
 		contracts.EmailConfirmed{UserID: acct.ID, Email: newEmail})
 	h.Kit.Render(w, r, http.StatusOK, pageConfirmEmail, web.View{Title: "Email changed", Data: confirmView{OK: true, Heading: "Your email address is now " + newEmail}})

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/simplemodule-go/simplemodule/internal/messaging/email"
+	"github.com/simplemodule-go/simplemodule/internal/messaging/outbox"
 	"github.com/simplemodule-go/simplemodule/internal/messaging/sms"
 	"github.com/simplemodule-go/simplemodule/internal/modules/users/contracts"
 	"github.com/simplemodule-go/simplemodule/internal/modules/users/internal/password"
@@ -47,6 +48,7 @@ type Handler struct {
 	Log       *slog.Logger
 	Phones    *phone.Parser
 	CodeKey   []byte // HMAC key for phone codes
+	Outbox    *outbox.Outbox
 
 	dummyOnce sync.Once
 	dummy     string
@@ -169,13 +171,5 @@ func (h *Handler) link(path string, q url.Values) string {
 func (h *Handler) publish(ctx context.Context, evs ...any) {
 	for _, e := range evs {
 		h.Bus.Publish(ctx, e)
-	}
-}
-
-// sendEmail delivers m and logs (never returns) a failure: the change that
-// caused it has already been committed.
-func (h *Handler) sendEmail(ctx context.Context, m email.Message) {
-	if err := h.Email.Send(ctx, m); err != nil {
-		h.Log.ErrorContext(ctx, "send email failed", "to", m.To, "subject", m.Subject, "err", err)
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/simplemodule-go/simplemodule/internal/messaging/email"
 	"github.com/simplemodule-go/simplemodule/internal/modules/users/contracts"
 	"github.com/simplemodule-go/simplemodule/internal/modules/users/internal/password"
 	"github.com/simplemodule-go/simplemodule/internal/modules/users/internal/store"
@@ -101,20 +100,19 @@ func (h *Handler) ForgotPassword(w http.ResponseWriter, r *http.Request) {
 		h.Kit.ServerError(w, r, err)
 		return
 	default:
-		var raw string
 		err := h.Store.DB.InTx(r.Context(), func(tx *sql.Tx) error {
-			var err error
-			raw, err = h.Store.IssueToken(r.Context(), tx, acct.ID, purposeReset, acct.Email, passwordResetTTL)
-			return err
+			raw, err := h.Store.IssueToken(r.Context(), tx, acct.ID, purposeReset, acct.Email, passwordResetTTL)
+			if err != nil {
+				return err
+			}
+			link := h.link("/account/reset-password", url.Values{"userId": {acct.ID}, "code": {raw}})
+			return h.queueEmail(r.Context(), tx, mailResetPassword, acct.Email, mailData{Link: link, TTL: humanTTL(passwordResetTTL)}, h.Kit.Clock.Now().Add(passwordResetTTL))
 		})
 		if err != nil {
 			h.Kit.ServerError(w, r, err)
 			return
 		}
-		link := h.link("/account/reset-password", url.Values{"userId": {acct.ID}, "code": {raw}})
-		h.sendEmail(r.Context(), email.Message{To: acct.Email, Subject: "Reset your SimpleModule password",
-			Text: "Someone asked to reset the password of your SimpleModule account.\n\nTo choose a new password, open this link within one hour:\n\n" + link +
-				"\n\nIf it was not you, ignore this message; your password stays as it is.\n"})
+		h.Outbox.Kick()
 	}
 	h.Kit.Redirect(w, r, "/account/forgot-password", "If an account exists for "+addr+", we have sent it a link to reset the password. Check your inbox.")
 }

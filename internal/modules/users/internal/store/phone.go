@@ -326,18 +326,27 @@ func (s *Store) recordPhoneFailure(ctx context.Context, tx *sql.Tx, userID, clie
 	return s.WriteAudit(ctx, tx, Audit{ActorID: userID, SubjectID: userID, Action: "phone.confirm_failed", Detail: detail, ClientIP: clientIP})
 }
 
-// RemovePhoneNumber clears the number, its confirmation and any pending code.
+// RemovePhoneNumber clears the number and its confirmation, and ends any
+// pending code.
 func (s *Store) RemovePhoneNumber(ctx context.Context, userID, clientIP string) (string, error) {
+	now := s.Clock.Now()
 	var old sql.NullString
 	err := s.DB.InTx(ctx, func(tx *sql.Tx) error {
+		// Serialised with ConfirmPhoneCode, so a confirmation in flight
+		// cannot store the number after it was removed.
+		if err := s.lockKeys(ctx, tx, "user:"+userID); err != nil {
+			return err
+		}
 		if err := tx.QueryRowContext(ctx, `SELECT phone_number FROM users WHERE id = $1`, userID).Scan(&old); err != nil {
 			return fmt.Errorf("read number: %w", err)
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE users SET phone_number = NULL, phone_number_confirmed = FALSE WHERE id = $1`, userID); err != nil {
 			return fmt.Errorf("remove number: %w", err)
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM phone_codes WHERE user_id = $1`, userID); err != nil {
-			return fmt.Errorf("remove codes: %w", err)
+		// Expire rather than delete: the row's created_at carries the resend
+		// cooldown, which removing the number must not reset.
+		if _, err := tx.ExecContext(ctx, `UPDATE phone_codes SET expires_at = $2 WHERE user_id = $1 AND expires_at > $2`, userID, ms(now)); err != nil {
+			return fmt.Errorf("end pending codes: %w", err)
 		}
 		if !old.Valid {
 			return nil

@@ -1,0 +1,103 @@
+package admin
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/simplemodule-go/simplemodule/internal/modules/users/contracts"
+	"github.com/simplemodule-go/simplemodule/internal/platform/web"
+)
+
+// handler serves the Admin module's pages: one file per action.
+type handler struct {
+	kit   *web.Kit
+	users contracts.Admin
+	log   *slog.Logger
+}
+
+// requireAdmin sends anonymous visitors to sign in (coming back afterwards)
+// and answers 403 to signed-in users who are not administrators.
+func (h *handler) requireAdmin(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		u, ok := contracts.UserFrom(r.Context())
+		if !ok {
+			back := r.URL.Path
+			switch {
+			case r.Method != http.MethodGet && r.Method != http.MethodHead:
+				// A form cannot be replayed after sign-in; go back to where it was.
+				back = "/admin/users"
+				if id := r.PathValue("id"); id != "" {
+					back = securityURL(id)
+				}
+			case r.URL.RawQuery != "":
+				back += "?" + r.URL.RawQuery
+			}
+			http.Redirect(w, r, "/account/login?return_url="+url.QueryEscape(back), http.StatusSeeOther)
+			return
+		}
+		if !u.HasRole(contracts.RoleAdmin) {
+			h.log.WarnContext(r.Context(), "admin access refused", "user_id", u.ID, "method", r.Method, "path", r.URL.Path,
+				"request_id", web.RequestID(r.Context()))
+			h.kit.Render(w, r, http.StatusForbidden, pageForbidden, web.View{Title: "Not allowed"})
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// currentAdmin is the signed-in administrator (requireAdmin has checked).
+func currentAdmin(r *http.Request) contracts.User {
+	u, _ := contracts.UserFrom(r.Context())
+	return u
+}
+
+func editURL(id, tab string) string {
+	return "/admin/users/" + url.PathEscape(id) + "/edit?tab=" + tab
+}
+
+func securityURL(id string) string { return editURL(id, tabSecurity) }
+
+// lockState describes why u cannot sign in, or "" when they can.
+func lockState(u contracts.User, now time.Time) string {
+	switch {
+	case u.LockedByAdmin:
+		return "Locked by an administrator"
+	case u.LockoutEnd.After(now):
+		return "Locked out until " + u.LockoutEnd.UTC().Format("2006-01-02 15:04 UTC") + " after failed sign-ins"
+	}
+	return ""
+}
+
+// actionFailed maps an error from an admin action to its answer: 404 for an
+// unknown user, the Security tab again with 422 and a message for a refused
+// action, and a plain 500 for anything else.
+func (h *handler) actionFailed(w http.ResponseWriter, r *http.Request, err error) {
+	var msg string
+	switch {
+	case errors.Is(err, contracts.ErrNotFound):
+		h.notFound(w, r)
+		return
+	case errors.Is(err, contracts.ErrSelfLock):
+		msg = "You cannot lock your own account."
+	case errors.Is(err, contracts.ErrNoPhoneNumber):
+		msg = "This user has no phone number to verify again."
+	case errors.Is(err, contracts.ErrAlreadyUnverified):
+		msg = "That is already unverified, so there is nothing to revoke."
+	case errors.Is(err, contracts.ErrAlreadyLocked):
+		msg = "This account is already locked."
+	case errors.Is(err, contracts.ErrNotLocked):
+		msg = "This account is not locked."
+	default:
+		h.kit.ServerError(w, r, err)
+		return
+	}
+	h.renderEdit(w, r, http.StatusUnprocessableEntity, msg, tabSecurity, "")
+}
+
+// notFound renders the 404 page.
+func (h *handler) notFound(w http.ResponseWriter, r *http.Request) {
+	h.kit.Render(w, r, http.StatusNotFound, pageNotFound, web.View{Title: "User not found"})
+}

@@ -1,0 +1,96 @@
+package admin
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"strconv"
+
+	"github.com/simplemodule-go/simplemodule/internal/modules/users/contracts"
+	"github.com/simplemodule-go/simplemodule/internal/platform/web"
+)
+
+const (
+	tabDetails    = "details"
+	tabSecurity   = "security"
+	auditPerPage  = 20
+	confirmEmail  = "email"
+	confirmPhone  = "phone"
+	confirmLock   = "lock"
+	maxAuditPages = 10000
+)
+
+type editView struct {
+	User      contracts.User
+	Tab       string
+	Confirm   string // which action awaits confirmation: email, phone, lock or ""
+	Self      bool   // the admin is looking at their own account
+	LockState string
+	LockedOut bool // locked out after failed sign-ins (not by an admin)
+
+	Audit        []contracts.AuditEntry
+	AuditPage    int
+	PrevAuditURL string
+	NextAuditURL string
+}
+
+// userEdit shows one user: the Details tab (name, email, phone, roles) or
+// the Security tab (badges, force re-verification, lock / unlock, audit
+// trail). confirm=email|phone|lock shows the confirmation form of that
+// action, so it takes two deliberate steps without JavaScript.
+func (h *handler) userEdit(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	tab := tabDetails
+	if q.Get("tab") == tabSecurity {
+		tab = tabSecurity
+	}
+	h.renderEdit(w, r, http.StatusOK, "", tab, q.Get("confirm"))
+}
+
+// renderEdit renders the edit page for the {id} in the path with status and
+// an optional error message.
+func (h *handler) renderEdit(w http.ResponseWriter, r *http.Request, status int, msg, tab, confirm string) {
+	id := r.PathValue("id")
+	u, err := h.users.Get(r.Context(), id)
+	if errors.Is(err, contracts.ErrNotFound) {
+		h.notFound(w, r)
+		return
+	}
+	if err != nil {
+		h.kit.ServerError(w, r, err)
+		return
+	}
+	now := h.kit.Clock.Now()
+	v := editView{User: u, Tab: tab, Self: u.ID == currentAdmin(r).ID, LockState: lockState(u, now),
+		LockedOut: u.LockoutEnd.After(now)}
+	if tab == tabSecurity {
+		switch confirm {
+		case confirmEmail, confirmPhone, confirmLock:
+			v.Confirm = confirm
+		}
+		page, err := strconv.Atoi(r.URL.Query().Get("audit_page"))
+		if err != nil || page < 1 {
+			page = 1
+		}
+		page = min(page, maxAuditPages)
+		// One extra row tells whether there is a next page.
+		entries, err := h.users.AuditTrail(r.Context(), u.ID, auditPerPage+1, (page-1)*auditPerPage)
+		if err != nil {
+			h.kit.ServerError(w, r, err)
+			return
+		}
+		if len(entries) > auditPerPage {
+			entries = entries[:auditPerPage]
+			v.NextAuditURL = auditURL(u.ID, page+1)
+		}
+		if page > 1 {
+			v.PrevAuditURL = auditURL(u.ID, page-1)
+		}
+		v.Audit, v.AuditPage = entries, page
+	}
+	h.kit.Render(w, r, status, pageEdit, web.View{Title: u.Email, Error: msg, Data: v})
+}
+
+func auditURL(id string, page int) string {
+	return securityURL(id) + "&" + url.Values{"audit_page": {strconv.Itoa(page)}}.Encode() + "#audit"
+}

@@ -1,0 +1,119 @@
+package users
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/simplemodule-go/simplemodule/internal/messaging/email"
+	"github.com/simplemodule-go/simplemodule/internal/modules/users/contracts"
+	"github.com/simplemodule-go/simplemodule/internal/modules/users/internal/store"
+)
+
+// maxPerPage bounds one page of the admin user list.
+const maxPerPage = 100
+
+// Admin returns the operations the Admin module may use on accounts.
+func (m *Module) Admin() contracts.Admin { return adminService{m: m} }
+
+// adminService implements contracts.Admin over the module's store, bus and
+// email sender.
+type adminService struct{ m *Module }
+
+var _ contracts.Admin = adminService{}
+
+// adminErr turns store errors into the contract's errors.
+func adminErr(op string, err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, store.ErrNotFound):
+		return contracts.ErrNotFound
+	case errors.Is(err, contracts.ErrSelfLock), errors.Is(err, contracts.ErrNoPhoneNumber),
+		errors.Is(err, contracts.ErrAlreadyUnverified), errors.Is(err, contracts.ErrAlreadyLocked),
+		errors.Is(err, contracts.ErrNotLocked):
+		return err
+	}
+	return fmt.Errorf("%s: %w", op, err)
+}
+
+func (s adminService) List(ctx context.Context, query string, page, perPage int) ([]contracts.User, int, error) {
+	perPage = min(max(perPage, 1), maxPerPage)
+	page = max(page, 1)
+	users, total, err := s.m.store.SearchAccounts(ctx, query, perPage, (page-1)*perPage)
+	return users, total, adminErr("list users", err)
+}
+
+func (s adminService) Get(ctx context.Context, id string) (contracts.User, error) {
+	a, err := s.m.store.AccountByID(ctx, id)
+	if err != nil {
+		return contracts.User{}, adminErr("get user", err)
+	}
+	return a.User, nil
+}
+
+func (s adminService) ForceEmailReverification(ctx context.Context, actorID, userID, clientIP string) error {
+	before, err := s.m.store.ForceEmailReverification(ctx, actorID, userID, clientIP)
+	if err != nil {
+		return adminErr("force email re-verification", err)
+	}
+	s.m.h.Bus.Publish(ctx, contracts.EmailReverificationForced{UserID: userID, ActorID: actorID, Email: before.Email})
+	// The address was confirmed until a moment ago, so it is the right place
+	// to say what happened and where to go next.
+	s.notify(ctx, before.Email, "Please verify your email address again",
+		"An administrator has asked you to verify the email address of your SimpleModule account again.\n\n"+
+			"Sign in and send yourself a new verification link here:\n\n"+s.m.h.Config.BaseURL+"/account/manage/email\n\n"+
+			"Until then your email address is shown as unverified.\n")
+	return nil
+}
+
+func (s adminService) ForcePhoneReverification(ctx context.Context, actorID, userID, clientIP string) error {
+	before, err := s.m.store.ForcePhoneReverification(ctx, actorID, userID, clientIP)
+	if err != nil {
+		return adminErr("force phone re-verification", err)
+	}
+	s.m.h.Bus.Publish(ctx, contracts.PhoneReverificationForced{UserID: userID, ActorID: actorID, PhoneNumber: before.PhoneNumber})
+	if before.EmailConfirmed {
+		s.notify(ctx, before.Email, "Please verify your phone number again",
+			"An administrator has asked you to verify the phone number of your SimpleModule account again.\n\n"+
+				"Sign in and request a new code here:\n\n"+s.m.h.Config.BaseURL+"/account/manage/phone\n\n"+
+				"Until then your phone number is shown as unverified.\n")
+	}
+	return nil
+}
+
+func (s adminService) Lock(ctx context.Context, actorID, userID, clientIP string) error {
+	if err := s.m.store.LockAccount(ctx, actorID, userID, clientIP); err != nil {
+		return adminErr("lock user", err)
+	}
+	s.m.h.Bus.Publish(ctx, contracts.UserLocked{UserID: userID, ActorID: actorID})
+	return nil
+}
+
+func (s adminService) Unlock(ctx context.Context, actorID, userID, clientIP string) error {
+	if err := s.m.store.UnlockAccount(ctx, actorID, userID, clientIP); err != nil {
+		return adminErr("unlock user", err)
+	}
+	s.m.h.Bus.Publish(ctx, contracts.UserUnlocked{UserID: userID, ActorID: actorID})
+	return nil
+}
+
+func (s adminService) AuditTrail(ctx context.Context, userID string, limit, offset int) ([]contracts.AuditEntry, error) {
+	rows, err := s.m.store.AuditTrail(ctx, userID, min(max(limit, 1), maxPerPage+1), max(offset, 0))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]contracts.AuditEntry, len(rows))
+	for i, e := range rows {
+		out[i] = contracts.AuditEntry(e)
+	}
+	return out, nil
+}
+
+// notify sends m and logs (never returns) a failure: the change that
+// caused it has already been committed.
+func (s adminService) notify(ctx context.Context, to, subject, text string) {
+	if err := s.m.h.Email.Send(ctx, email.Message{To: to, Subject: subject, Text: text}); err != nil {
+		s.m.h.Log.ErrorContext(ctx, "send email failed", "to", to, "subject", subject, "err", err)
+	}
+}

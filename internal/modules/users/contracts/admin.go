@@ -1,0 +1,60 @@
+package contracts
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Errors the Admin operations return for expected conditions. The Admin
+// module maps each to a status and a message a person understands.
+var (
+	// ErrNotFound: no user has that id.
+	ErrNotFound = errors.New("user not found")
+	// ErrSelfLock: an admin tried to lock their own account.
+	ErrSelfLock = errors.New("you cannot lock your own account")
+	// ErrNoPhoneNumber: phone re-verification was forced on a user without a number.
+	ErrNoPhoneNumber = errors.New("user has no phone number")
+	// ErrAlreadyUnverified: re-verification was forced on an address or number
+	// that is not verified, so there is nothing to revoke.
+	ErrAlreadyUnverified = errors.New("already unverified")
+	// ErrAlreadyLocked: the account is already locked by an admin.
+	ErrAlreadyLocked = errors.New("account already locked")
+	// ErrNotLocked: unlock was asked for an account that is neither locked by
+	// an admin nor locked out after failed sign-ins.
+	ErrNotLocked = errors.New("account not locked")
+)
+
+// AuditEntry is one recorded security-relevant change to a user.
+type AuditEntry struct {
+	At         time.Time
+	ActorID    string // empty when the system acted
+	ActorEmail string // the actor's current email, empty when unknown
+	Action     string // e.g. "phone.reverification_forced"
+	Detail     string
+	ClientIP   string
+}
+
+// Admin is what the Users module lets administrators do. Every write is
+// recorded in the audit log with actorID in the same transaction and
+// published as an event after commit. Authorization is the caller's job.
+type Admin interface {
+	// List returns one page (from 1) of users matching query — a
+	// case-insensitive substring of email, display name or phone number;
+	// empty matches everyone — newest first, and the number of matches.
+	List(ctx context.Context, query string, page, perPage int) ([]User, int, error)
+	// Get returns one user, or ErrNotFound.
+	Get(ctx context.Context, id string) (User, error)
+	// ForceEmailReverification marks the user's email unverified.
+	ForceEmailReverification(ctx context.Context, actorID, userID, clientIP string) error
+	// ForcePhoneReverification marks the user's phone number unverified,
+	// keeping the number, and withdraws any pending code.
+	ForcePhoneReverification(ctx context.Context, actorID, userID, clientIP string) error
+	// Lock stops the user from signing in and ends their sessions.
+	// Locking yourself is refused with ErrSelfLock.
+	Lock(ctx context.Context, actorID, userID, clientIP string) error
+	// Unlock lifts an admin lock and any sign-in lockout.
+	Unlock(ctx context.Context, actorID, userID, clientIP string) error
+	// AuditTrail lists the user's audit entries, newest first.
+	AuditTrail(ctx context.Context, userID string, limit, offset int) ([]AuditEntry, error)
+}

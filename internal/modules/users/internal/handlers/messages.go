@@ -1,0 +1,88 @@
+package handlers
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/simplemodule-go/simplemodule/internal/messaging/email"
+	"github.com/simplemodule-go/simplemodule/internal/messaging/outbox"
+)
+
+// The emails the Users module sends, each with a text and an HTML body.
+var (
+	mailConfirm = email.Template{
+		Subject: "Confirm your email address",
+		Text: `Please confirm the email address of your SimpleModule account by opening this link:
+
+{{.Link}}
+
+The link works once and expires in {{.TTL}}. If you did not create an account, ignore this message.
+`,
+		HTML: `<p>Please confirm the email address of your SimpleModule account.</p>
+<p><a href="{{.Link}}">Confirm my email address</a></p>
+<p>The link works once and expires in {{.TTL}}. If you did not create an account, ignore this message.</p>`,
+	}
+	mailChangeEmail = email.Template{
+		Subject: "Confirm your new email address",
+		Text: `To use this address for your SimpleModule account, open this link:
+
+{{.Link}}
+
+The link works once and expires in {{.TTL}}. If you did not ask for this, ignore this message.
+`,
+		HTML: `<p>To use this address for your SimpleModule account, confirm it:</p>
+<p><a href="{{.Link}}">Use this email address</a></p>
+<p>The link works once and expires in {{.TTL}}. If you did not ask for this, ignore this message.</p>`,
+	}
+	mailEmailChanged = email.Template{
+		Subject: "Your email address was changed",
+		Text: `The email address of your SimpleModule account was changed from {{.Old}} to {{.New}}.
+
+If you did not do this, reset your password at once and contact support.
+`,
+		HTML: `<p>The email address of your SimpleModule account was changed from <strong>{{.Old}}</strong> to <strong>{{.New}}</strong>.</p>
+<p>If you did not do this, reset your password at once and contact support.</p>`,
+	}
+	mailResetPassword = email.Template{
+		Subject: "Reset your SimpleModule password",
+		Text: `Someone asked to reset the password of your SimpleModule account.
+
+To choose a new password, open this link within {{.TTL}}:
+
+{{.Link}}
+
+If it was not you, ignore this message; your password stays as it is.
+`,
+		HTML: `<p>Someone asked to reset the password of your SimpleModule account.</p>
+<p><a href="{{.Link}}">Choose a new password</a> (within {{.TTL}})</p>
+<p>If it was not you, ignore this message; your password stays as it is.</p>`,
+	}
+)
+
+type mailData struct {
+	Link, TTL, Old, New string
+}
+
+// queueEmail renders t and writes it to the outbox inside q, the
+// transaction of the change that causes it. Messages holding links are
+// sensitive: encrypted at rest and wiped after delivery or at wipeAt.
+func (h *Handler) queueEmail(ctx context.Context, q outbox.Execer, t email.Template, to string, data mailData, wipeAt time.Time) error {
+	m, err := t.Render(to, data)
+	if err != nil {
+		return err
+	}
+	_, err = h.Outbox.EnqueueEmail(ctx, q, m, outbox.Options{Sensitive: data.Link != "", WipeAt: wipeAt, Ref: "email:" + to})
+	return err
+}
+
+// humanTTL says a lifetime the way a person would: "1 hour", "24 hours", "10 minutes".
+func humanTTL(d time.Duration) string {
+	if d >= time.Hour && d%time.Hour == 0 {
+		if d == time.Hour {
+			return "1 hour"
+		}
+		return fmt.Sprintf("%d hours", d/time.Hour)
+	}
+	return minutes(d)
+}
