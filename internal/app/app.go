@@ -16,6 +16,7 @@ import (
 	"github.com/simplemodule-go/simplemodule/internal/messaging/sms/twilio"
 	"github.com/simplemodule-go/simplemodule/internal/messaging/sms/webhook"
 	"github.com/simplemodule-go/simplemodule/internal/modules/admin"
+	"github.com/simplemodule-go/simplemodule/internal/modules/notifications"
 	"github.com/simplemodule-go/simplemodule/internal/modules/users"
 	"github.com/simplemodule-go/simplemodule/internal/platform/clock"
 	"github.com/simplemodule-go/simplemodule/internal/platform/config"
@@ -101,6 +102,7 @@ func build(ctx context.Context, db *database.DB, cfg config.Config, log *slog.Lo
 	if err != nil {
 		return nil, err
 	}
+	notifications.New(notifications.Deps{Users: um.Admin(), Outbox: ob, BaseURL: cfg.BaseURL, Log: log}).Subscribe(bus)
 	am := admin.New(admin.Deps{Kit: kit, Users: um.Admin(), Log: log})
 	regs := []web.Registry{um.Registry(), am.Registry()}
 	kit.Renderer, err = web.NewRenderer(regs...)

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/simplemodule-go/simplemodule/internal/messaging/email"
 	"github.com/simplemodule-go/simplemodule/internal/modules/users/contracts"
 	"github.com/simplemodule-go/simplemodule/internal/modules/users/internal/store"
 )
@@ -58,12 +57,6 @@ func (s adminService) ForceEmailReverification(ctx context.Context, actorID, use
 		return adminErr("force email re-verification", err)
 	}
 	s.m.h.Bus.Publish(ctx, contracts.EmailReverificationForced{UserID: userID, ActorID: actorID, Email: before.Email})
-	// The address was confirmed until a moment ago, so it is the right place
-	// to say what happened and where to go next.
-	s.notify(ctx, before.Email, "Please verify your email address again",
-		"An administrator has asked you to verify the email address of your SimpleModule account again.\n\n"+
-			"Sign in and send yourself a new verification link here:\n\n"+s.m.h.Config.BaseURL+"/account/manage/email\n\n"+
-			"Until then your email address is shown as unverified.\n")
 	return nil
 }
 
@@ -73,12 +66,6 @@ func (s adminService) ForcePhoneReverification(ctx context.Context, actorID, use
 		return adminErr("force phone re-verification", err)
 	}
 	s.m.h.Bus.Publish(ctx, contracts.PhoneReverificationForced{UserID: userID, ActorID: actorID, PhoneNumber: before.PhoneNumber})
-	if before.EmailConfirmed {
-		s.notify(ctx, before.Email, "Please verify your phone number again",
-			"An administrator has asked you to verify the phone number of your SimpleModule account again.\n\n"+
-				"Sign in and request a new code here:\n\n"+s.m.h.Config.BaseURL+"/account/manage/phone\n\n"+
-				"Until then your phone number is shown as unverified.\n")
-	}
 	return nil
 }
 
@@ -108,12 +95,4 @@ func (s adminService) AuditTrail(ctx context.Context, userID string, limit, offs
 		out[i] = contracts.AuditEntry(e)
 	}
 	return out, nil
-}
-
-// notify sends m and logs (never returns) a failure: the change that
-// caused it has already been committed.
-func (s adminService) notify(ctx context.Context, to, subject, text string) {
-	if err := s.m.h.Email.Send(ctx, email.Message{To: to, Subject: subject, Text: text}); err != nil {
-		s.m.h.Log.ErrorContext(ctx, "send email failed", "to", to, "subject", subject, "err", err)
-	}
 }

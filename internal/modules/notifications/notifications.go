@@ -1,0 +1,130 @@
+// Package notifications is the Notifications module: it listens to the
+// Users module's events (through users/contracts only) and tells people
+// about changes to their sign-in details by email, through the outbox.
+package notifications
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/simplemodule-go/simplemodule/internal/messaging/email"
+	"github.com/simplemodule-go/simplemodule/internal/messaging/outbox"
+	"github.com/simplemodule-go/simplemodule/internal/modules/users/contracts"
+	"github.com/simplemodule-go/simplemodule/internal/platform/events"
+	"github.com/simplemodule-go/simplemodule/internal/platform/phone"
+)
+
+// Users is what the module needs to know about a user.
+type Users interface {
+	Get(ctx context.Context, id string) (contracts.User, error)
+}
+
+// Deps is what the module needs from the composition root.
+type Deps struct {
+	Users   Users
+	Outbox  *outbox.Outbox
+	BaseURL string
+	Log     *slog.Logger
+}
+
+// Module sends security notifications.
+type Module struct{ d Deps }
+
+// New builds the module; call Subscribe to start listening.
+func New(d Deps) *Module { return &Module{d: d} }
+
+// Subscribe registers the module's event handler on bus.
+func (m *Module) Subscribe(bus *events.Bus) { bus.Subscribe(m.handle) }
+
+type data struct {
+	Old, New, Link string
+	Verified       bool
+}
+
+var (
+	mailPhoneChanged = email.Template{
+		Subject: "{{if .Old}}Your phone number was changed{{else}}A phone number was added to your account{{end}}",
+		Text: `{{if .Old}}The phone number on your SimpleModule account was changed from {{.Old}} to {{.New}}{{else}}The phone number {{.New}} was added to your SimpleModule account{{end}}{{if .Verified}} and verified{{end}}.
+
+If you did not do this, change your password at once: {{.Link}}
+`,
+		HTML: `<p>{{if .Old}}The phone number on your SimpleModule account was changed from <strong>{{.Old}}</strong> to <strong>{{.New}}</strong>{{else}}The phone number <strong>{{.New}}</strong> was added to your SimpleModule account{{end}}{{if .Verified}} and verified{{end}}.</p>
+<p>If you did not do this, <a href="{{.Link}}">change your password</a> at once.</p>`,
+	}
+	mailPhoneRemoved = email.Template{
+		Subject: "Your phone number was removed",
+		Text: `The phone number {{.Old}} was removed from your SimpleModule account.
+
+If you did not do this, change your password at once: {{.Link}}
+`,
+		HTML: `<p>The phone number <strong>{{.Old}}</strong> was removed from your SimpleModule account.</p>
+<p>If you did not do this, <a href="{{.Link}}">change your password</a> at once.</p>`,
+	}
+	mailPhoneReverify = email.Template{
+		Subject: "Please verify your phone number again",
+		Text: `An administrator has asked you to verify the phone number {{.Old}} of your SimpleModule account again.
+
+Sign in and request a new code here:
+
+{{.Link}}
+
+Until then your phone number is shown as unverified.
+`,
+		HTML: `<p>An administrator has asked you to verify the phone number <strong>{{.Old}}</strong> of your SimpleModule account again.</p>
+<p><a href="{{.Link}}">Request a new code</a>. Until then your phone number is shown as unverified.</p>`,
+	}
+	mailEmailReverify = email.Template{
+		Subject: "Please verify your email address again",
+		Text: `An administrator has asked you to verify the email address of your SimpleModule account again.
+
+Sign in and send yourself a new verification link here:
+
+{{.Link}}
+
+Until then your email address is shown as unverified.
+`,
+		HTML: `<p>An administrator has asked you to verify the email address of your SimpleModule account again.</p>
+<p><a href="{{.Link}}">Send a new verification link</a>. Until then your email address is shown as unverified.</p>`,
+	}
+)
+
+func (m *Module) handle(ctx context.Context, ev any) {
+	password := m.d.BaseURL + "/account/manage/change-password"
+	switch e := ev.(type) {
+	case contracts.PhoneNumberChanged:
+		m.toConfirmed(ctx, e.UserID, mailPhoneChanged, data{Old: phone.Mask(e.OldNumber), New: phone.Mask(e.NewNumber), Verified: e.Verified, Link: password})
+	case contracts.PhoneNumberRemoved:
+		m.toConfirmed(ctx, e.UserID, mailPhoneRemoved, data{Old: phone.Mask(e.OldNumber), Link: password})
+	case contracts.PhoneReverificationForced:
+		m.toConfirmed(ctx, e.UserID, mailPhoneReverify, data{Old: phone.Mask(e.PhoneNumber), Link: m.d.BaseURL + "/account/manage/phone"})
+	case contracts.EmailReverificationForced:
+		// The address was confirmed until a moment ago: it is the right
+		// place to say what happened and where to go next.
+		m.send(ctx, e.Email, mailEmailReverify, data{Link: m.d.BaseURL + "/account/manage/email"})
+	}
+}
+
+// toConfirmed mails the user only when their address is confirmed: an
+// unconfirmed address may not be theirs.
+func (m *Module) toConfirmed(ctx context.Context, userID string, t email.Template, d data) {
+	u, err := m.d.Users.Get(ctx, userID)
+	if err != nil {
+		m.d.Log.ErrorContext(ctx, "notification: look up user", "user_id", userID, "err", err)
+		return
+	}
+	if u.EmailConfirmed {
+		m.send(ctx, u.Email, t, d)
+	}
+}
+
+func (m *Module) send(ctx context.Context, to string, t email.Template, d data) {
+	msg, err := t.Render(to, d)
+	if err == nil {
+		_, err = m.d.Outbox.EnqueueEmail(ctx, m.d.Outbox.DB, msg, outbox.Options{Ref: "notify:" + to})
+	}
+	if err != nil {
+		m.d.Log.ErrorContext(ctx, "notification: queue email", "subject", msg.Subject, "err", err)
+		return
+	}
+	m.d.Outbox.Kick()
+}
