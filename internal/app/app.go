@@ -16,6 +16,7 @@ import (
 	"github.com/simplemodule-go/simplemodule/internal/messaging/sms/twilio"
 	"github.com/simplemodule-go/simplemodule/internal/messaging/sms/webhook"
 	"github.com/simplemodule-go/simplemodule/internal/modules/admin"
+	"github.com/simplemodule-go/simplemodule/internal/modules/dev"
 	"github.com/simplemodule-go/simplemodule/internal/modules/notifications"
 	"github.com/simplemodule-go/simplemodule/internal/modules/users"
 	"github.com/simplemodule-go/simplemodule/internal/platform/clock"
@@ -97,7 +98,7 @@ func build(ctx context.Context, db *database.DB, cfg config.Config, log *slog.Lo
 	// The Users module supplies the pages; the renderer needs them first, and
 	// the module needs the kit, so the kit gets its renderer afterwards.
 	kit := web.NewKit(nil, log, opt.Clock, secret, cfg.Production(), cfg.TrustedProxies)
-	um, err := users.New(users.Deps{DB: db, Kit: kit, Email: opt.Email, SMS: opt.SMS, Outbox: ob, Bus: bus, Clock: opt.Clock,
+	um, err := users.New(users.Deps{DB: db, Kit: kit, Outbox: ob, Bus: bus, Clock: opt.Clock,
 		Config: cfg, Log: log, Secret: secret, Passwords: opt.Passwords})
 	if err != nil {
 		return nil, err
@@ -105,6 +106,9 @@ func build(ctx context.Context, db *database.DB, cfg config.Config, log *slog.Lo
 	notifications.New(notifications.Deps{Users: um.Admin(), Outbox: ob, BaseURL: cfg.BaseURL, Log: log}).Subscribe(bus)
 	am := admin.New(admin.Deps{Kit: kit, Users: um.Admin(), Log: log})
 	regs := []web.Registry{um.Registry(), am.Registry()}
+	if !cfg.Production() {
+		regs = append(regs, (&dev.Module{Kit: kit, Outbox: ob}).Registry())
+	}
 	kit.Renderer, err = web.NewRenderer(regs...)
 	if err != nil {
 		return nil, err

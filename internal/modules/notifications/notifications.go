@@ -88,15 +88,23 @@ Until then your email address is shown as unverified.
 	}
 )
 
+// mask hides all but the ends of a number; "" stays "".
+func mask(number string) string {
+	if number == "" {
+		return ""
+	}
+	return phone.Mask(number)
+}
+
 func (m *Module) handle(ctx context.Context, ev any) {
 	password := m.d.BaseURL + "/account/manage/change-password"
 	switch e := ev.(type) {
 	case contracts.PhoneNumberChanged:
-		m.toConfirmed(ctx, e.UserID, mailPhoneChanged, data{Old: phone.Mask(e.OldNumber), New: phone.Mask(e.NewNumber), Verified: e.Verified, Link: password})
+		m.toConfirmed(ctx, e.UserID, mailPhoneChanged, data{Old: mask(e.OldNumber), New: mask(e.NewNumber), Verified: e.Verified, Link: password})
 	case contracts.PhoneNumberRemoved:
-		m.toConfirmed(ctx, e.UserID, mailPhoneRemoved, data{Old: phone.Mask(e.OldNumber), Link: password})
+		m.toConfirmed(ctx, e.UserID, mailPhoneRemoved, data{Old: mask(e.OldNumber), Link: password})
 	case contracts.PhoneReverificationForced:
-		m.toConfirmed(ctx, e.UserID, mailPhoneReverify, data{Old: phone.Mask(e.PhoneNumber), Link: m.d.BaseURL + "/account/manage/phone"})
+		m.toConfirmed(ctx, e.UserID, mailPhoneReverify, data{Old: mask(e.PhoneNumber), Link: m.d.BaseURL + "/account/manage/phone"})
 	case contracts.EmailReverificationForced:
 		// The address was confirmed until a moment ago: it is the right
 		// place to say what happened and where to go next.

@@ -12,9 +12,7 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/simplemodule-go/simplemodule/internal/messaging/email"
 	"github.com/simplemodule-go/simplemodule/internal/messaging/outbox"
-	"github.com/simplemodule-go/simplemodule/internal/messaging/sms"
 	"github.com/simplemodule-go/simplemodule/internal/modules/users/contracts"
 	"github.com/simplemodule-go/simplemodule/internal/modules/users/internal/handlers"
 	"github.com/simplemodule-go/simplemodule/internal/modules/users/internal/password"
@@ -38,8 +36,6 @@ var templateFiles embed.FS
 type Deps struct {
 	DB        *database.DB
 	Kit       *web.Kit
-	Email     email.Sender
-	SMS       sms.Sender
 	Outbox    *outbox.Outbox // delivers SMS and email written in the same transaction as their cause
 	Bus       *events.Bus
 	Clock     clock.Clock
@@ -75,8 +71,6 @@ func New(d Deps) (*Module, error) {
 		Store:     st,
 		Kit:       d.Kit,
 		Sessions:  &session.Store{Clock: d.Clock, Secure: d.Config.Production()},
-		Email:     d.Email,
-		SMS:       d.SMS,
 		Bus:       d.Bus,
 		Passwords: d.Passwords,
 		Config:    d.Config,

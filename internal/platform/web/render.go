@@ -57,6 +57,13 @@ func funcs() template.FuncMap {
 	return template.FuncMap{
 		"seconds": func(d time.Duration) int { return int((d + time.Second - 1) / time.Second) },
 		"itoa":    strconv.Itoa,
+		"minutes": func(d time.Duration) string {
+			m := int((d + 59*time.Second) / time.Minute)
+			if m <= 1 {
+				return "1 minute"
+			}
+			return strconv.Itoa(m) + " minutes"
+		},
 		"date": func(t time.Time) string {
 			if t.IsZero() {
 				return "—"

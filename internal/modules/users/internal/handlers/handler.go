@@ -13,9 +13,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/simplemodule-go/simplemodule/internal/messaging/email"
 	"github.com/simplemodule-go/simplemodule/internal/messaging/outbox"
-	"github.com/simplemodule-go/simplemodule/internal/messaging/sms"
 	"github.com/simplemodule-go/simplemodule/internal/modules/users/contracts"
 	"github.com/simplemodule-go/simplemodule/internal/modules/users/internal/password"
 	"github.com/simplemodule-go/simplemodule/internal/modules/users/internal/store"
@@ -40,8 +38,6 @@ type Handler struct {
 	Store     *store.Store
 	Kit       *web.Kit
 	Sessions  *session.Store
-	Email     email.Sender
-	SMS       sms.Sender
 	Bus       *events.Bus
 	Passwords password.Params
 	Config    config.Config

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/simplemodule-go/simplemodule/internal/messaging/outbox"
 	"github.com/simplemodule-go/simplemodule/internal/messaging/sms"
 	"github.com/simplemodule-go/simplemodule/internal/modules/users/contracts"
 	"github.com/simplemodule-go/simplemodule/internal/modules/users/internal/store"
@@ -45,6 +46,8 @@ type phoneView struct {
 	ExpiresIn     time.Duration
 	ResendIn      time.Duration
 	ConfirmRemove bool
+	Delivery      string // the latest code's SMS: queued, sent or failed
+	DeliveryError string // why it failed, in words a person understands
 }
 
 // phoneView builds the page state; input overrides the number field.
@@ -60,6 +63,19 @@ func (h *Handler) phoneView(ctx context.Context, u contracts.User, input string)
 		v.ExpiresIn = p.ExpiresAt.Sub(now)
 		if next := p.CreatedAt.Add(h.Config.PhoneResendCooldown); next.After(now) {
 			v.ResendIn = next.Sub(now)
+		}
+		m, found, err := h.Outbox.Latest(ctx, phoneRef(u.ID))
+		if err != nil {
+			return v, err
+		}
+		if found && m.Recipient == p.PhoneNumber {
+			v.Delivery = m.Status
+			if m.Status == outbox.StatusSending {
+				v.Delivery = outbox.StatusQueued
+			}
+			if m.Status == outbox.StatusFailed {
+				v.DeliveryError = deliveryMessage(m.ErrorCode)
+			}
 		}
 	}
 	if input != "" {
@@ -107,7 +123,11 @@ func (h *Handler) SendPhoneCode(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ip := h.Kit.ClientIP(r)
-	code, err := h.Store.IssuePhoneCode(r.Context(), u.ID, number, ip, h.phoneLimits(r))
+	err = h.Store.IssuePhoneCode(r.Context(), u.ID, number, ip, h.phoneLimits(r), func(tx *sql.Tx, code string, expires time.Time) error {
+		msg := sms.Message{To: number, Body: h.smsBody(code), Purpose: store.PurposePhoneVerification}
+		_, err := h.Outbox.EnqueueSMS(r.Context(), tx, msg, outbox.Options{Sensitive: true, WipeAt: expires, Ref: phoneRef(u.ID)})
+		return err
+	})
 	var throttled *store.ThrottledError
 	if errors.As(err, &throttled) {
 		h.Log.InfoContext(r.Context(), "phone code throttled", "user_id", u.ID, "reason", throttled.Reason, "client_ip", ip)
@@ -118,18 +138,24 @@ func (h *Handler) SendPhoneCode(w http.ResponseWriter, r *http.Request) {
 		h.Kit.ServerError(w, r, err)
 		return
 	}
-	msg := sms.Message{To: number, Body: h.smsBody(code), Purpose: store.PurposePhoneVerification}
-	if err := h.SMS.Send(r.Context(), msg); err != nil {
-		h.Log.ErrorContext(r.Context(), "send verification sms failed", "user_id", u.ID, "err", err)
-		if werr := h.Store.WithdrawPhoneCode(r.Context(), u.ID, number); werr != nil {
-			h.Log.ErrorContext(r.Context(), "withdraw unsent code", "err", werr)
-		}
-		h.renderPhone(w, r, http.StatusServiceUnavailable, "We could not send a text message to that number just now. Please try again in a moment.", input, 0)
-		return
-	}
+	h.Outbox.Kick()
 	h.publish(r.Context(), contracts.PhoneVerificationCodeSent{UserID: u.ID, PhoneNumber: number})
 	h.Kit.Redirect(w, r, "/account/manage/phone", fmt.Sprintf("We sent a 6-digit code to %s. It expires in %s.", number, minutes(h.Config.PhoneCodeTTL)))
 }
+
+// deliveryMessage explains a failed SMS. Provider codes that mean the number
+// itself cannot receive texts (Twilio 21211 invalid, 21614 not mobile, 21610
+// unsubscribed, 21408 region not enabled) get their own message.
+func deliveryMessage(code string) string {
+	switch code {
+	case "21211", "21614", "21610", "21408":
+		return "This number cannot receive text messages. Check it, or use another number."
+	}
+	return "We could not deliver the text message. Send a new code, or try again later."
+}
+
+// phoneRef groups a user's verification SMS in the outbox.
+func phoneRef(userID string) string { return "phone:" + userID }
 
 func minutes(d time.Duration) string {
 	if d < time.Minute {

@@ -113,12 +113,12 @@ func hourlyCap(ctx context.Context, tx *sql.Tx, column, value string, limit int,
 }
 
 // IssuePhoneCode checks every throttle and, when all pass, stores a new code
-// for (user, number), replacing any earlier one, and records the send. It
-// returns the plain code for the caller to send; only its HMAC is stored.
-func (s *Store) IssuePhoneCode(ctx context.Context, userID, number, clientIP string, lim PhoneLimits) (string, error) {
+// for (user, number), replacing any earlier one, records the send, and calls
+// deliver with the plain code inside the same transaction (to queue the SMS
+// in the outbox). Only the code's HMAC is stored.
+func (s *Store) IssuePhoneCode(ctx context.Context, userID, number, clientIP string, lim PhoneLimits, deliver func(tx *sql.Tx, code string, expires time.Time) error) error {
 	now := s.Clock.Now()
-	var code string
-	err := s.DB.InTx(ctx, func(tx *sql.Tx) error {
+	return s.DB.InTx(ctx, func(tx *sql.Tx) error {
 		if err := s.lockKeys(ctx, tx, "user:"+userID, "number:"+number, "ip:"+clientIP); err != nil {
 			return err
 		}
@@ -150,7 +150,7 @@ func (s *Store) IssuePhoneCode(ctx context.Context, userID, number, clientIP str
 				return &ThrottledError{Reason: c.column + " cap", RetryAfter: wait}
 			}
 		}
-		code, err = otp.Generate()
+		code, err := otp.Generate()
 		if err != nil {
 			return err
 		}
@@ -170,20 +170,10 @@ func (s *Store) IssuePhoneCode(ctx context.Context, userID, number, clientIP str
 		if _, err := tx.ExecContext(ctx, `DELETE FROM phone_sends WHERE at < $1`, ms(now.Add(-2*time.Hour))); err != nil {
 			return fmt.Errorf("trim sends: %w", err)
 		}
-		return s.WriteAudit(ctx, tx, Audit{ActorID: userID, SubjectID: userID, Action: "phone.code_sent", Detail: number, ClientIP: clientIP})
-	})
-	return code, err
-}
-
-// WithdrawPhoneCode removes a code whose SMS could not be handed to the
-// sender, with its send record, so the user can try again at once.
-func (s *Store) WithdrawPhoneCode(ctx context.Context, userID, number string) error {
-	return s.DB.InTx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM phone_codes WHERE user_id = $1 AND purpose = $2 AND phone_number = $3 AND consumed_at IS NULL`, userID, PurposePhoneVerification, number); err != nil {
+		if err := s.WriteAudit(ctx, tx, Audit{ActorID: userID, SubjectID: userID, Action: "phone.code_sent", Detail: number, ClientIP: clientIP}); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, `DELETE FROM phone_sends WHERE id = (SELECT id FROM phone_sends WHERE user_id = $1 AND phone_number = $2 ORDER BY at DESC LIMIT 1)`, userID, number)
-		return err
+		return deliver(tx, code, now.Add(lim.CodeTTL))
 	})
 }
 

@@ -1,0 +1,59 @@
+package app_test
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/simplemodule-go/simplemodule/internal/app/apptest"
+	"github.com/simplemodule-go/simplemodule/internal/messaging"
+)
+
+// deliveryStatus returns the data-status of the phone page's delivery line.
+func deliveryStatus(body string) string {
+	i := strings.Index(body, `data-testid="delivery-status" data-status="`)
+	if i < 0 {
+		return ""
+	}
+	rest := body[i+len(`data-testid="delivery-status" data-status="`):]
+	return rest[:strings.Index(rest, `"`)]
+}
+
+func TestPhonePageShowsDeliveryState(t *testing.T) {
+	tests := []struct {
+		name        string
+		providerErr error
+		wantStatus  string
+		wantText    string
+	}{
+		{"delivered", nil, "sent", "Text message sent."},
+		{"number cannot receive SMS (Twilio 21614)", messaging.Permanent("21614", errors.New("not a mobile number")), "failed", "cannot receive text messages"},
+		{"provider refuses for another reason", messaging.Permanent("30007", errors.New("carrier violation")), "failed", "could not deliver the text message"},
+	}
+	apptest.ForEachDB(t, func(t *testing.T, db string) {
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				e := apptest.Start(t, db, nil)
+				e.SMS.Recorder.Err = tt.providerErr
+				c := e.NewClient()
+				c.Register("dee@example.com", "password123")
+				if res := c.Post("/account/manage/send-phone-verification-code", url.Values{"phone_number": {"+14155550132"}}); res.Status != http.StatusSeeOther {
+					t.Fatalf("send: got %d", res.Status)
+				}
+				if got := deliveryStatus(c.Get("/account/manage/phone").Body); got != "queued" {
+					t.Errorf("before the worker ran: got %q, want queued", got)
+				}
+				e.Drain()
+				res := c.Get("/account/manage/phone")
+				if got := deliveryStatus(res.Body); got != tt.wantStatus {
+					t.Errorf("after delivery: got %q, want %q", got, tt.wantStatus)
+				}
+				if !strings.Contains(res.Body, tt.wantText) {
+					t.Errorf("page lacks %q", tt.wantText)
+				}
+			})
+		}
+	})
+}

@@ -1,0 +1,106 @@
+package app_test
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/simplemodule-go/simplemodule/internal/app/apptest"
+)
+
+// confirmedUser registers addr, confirms the email and returns the client.
+func confirmedUser(t *testing.T, e *apptest.Env, addr string) *apptest.Client {
+	t.Helper()
+	c := e.NewClient()
+	c.Register(addr, "password123")
+	if res := c.Get(e.LastLink(addr)); res.Status != http.StatusOK {
+		t.Fatalf("confirm email: got %d, want 200", res.Status)
+	}
+	return c
+}
+
+func TestPhoneChangeNotifications(t *testing.T) {
+	apptest.ForEachDB(t, func(t *testing.T, db string) {
+		e := apptest.Start(t, db, nil)
+		c := confirmedUser(t, e, "nia@example.com")
+		before := e.Email.Count()
+
+		// Adding a number on the profile: the confirmed address hears of it.
+		if res := c.Post("/account/manage", url.Values{"phone_number": {"+14155550132"}}); res.Status != http.StatusSeeOther {
+			t.Fatalf("profile save: got %d", res.Status)
+		}
+		m, _ := e.Email.Last("nia@example.com")
+		if e.Email.Count() != before+1 || m.Subject != "A phone number was added to your account" {
+			t.Fatalf("after adding: got %d new emails, last %q; want 1 'A phone number was added…'", e.Email.Count()-before, m.Subject)
+		}
+		if strings.Contains(m.Text, "+14155550132") {
+			t.Errorf("notification shows the whole number %q; want it masked", m.Text)
+		}
+
+		// Verifying a different number replaces it: "changed … and verified".
+		e.Clock.Advance(time.Minute)
+		c.Post("/account/manage/send-phone-verification-code", url.Values{"phone_number": {"+14155550177"}})
+		c.Post("/account/manage/confirm-phone-number", url.Values{"phone_number": {"+14155550177"}, "code": {e.LastCode("+14155550177")}})
+		m, _ = e.Email.Last("nia@example.com")
+		if m.Subject != "Your phone number was changed" || !strings.Contains(m.Text, "and verified") {
+			t.Errorf("after verifying a new number: got %q / %q, want a 'changed … and verified' notice", m.Subject, m.Text)
+		}
+
+		// Removing it.
+		c.Post("/account/manage/remove-phone-number", nil)
+		m, _ = e.Email.Last("nia@example.com")
+		if m.Subject != "Your phone number was removed" {
+			t.Errorf("after removing: got %q, want 'Your phone number was removed'", m.Subject)
+		}
+	})
+}
+
+func TestNoNotificationToUnconfirmedAddress(t *testing.T) {
+	apptest.ForEachDB(t, func(t *testing.T, db string) {
+		e := apptest.Start(t, db, nil)
+		c := e.NewClient()
+		c.Register("ola@example.com", "password123") // email left unconfirmed
+		before := e.Email.Count()
+		c.Post("/account/manage", url.Values{"phone_number": {"+14155550132"}})
+		if got := e.Email.Count() - before; got != 0 {
+			t.Errorf("emails to an unconfirmed address: got %d, want 0", got)
+		}
+		if n := e.Count(`SELECT COUNT(*) FROM outbox WHERE subject LIKE '%phone%'`); n != 0 {
+			t.Errorf("queued phone notices: got %d, want 0", n)
+		}
+	})
+}
+
+// Web requests only queue messages: with no worker running, the SMS is in
+// the outbox, encrypted, and nothing has been handed to the provider yet.
+func TestSendCodeOnlyQueues(t *testing.T) {
+	apptest.ForEachDB(t, func(t *testing.T, db string) {
+		e := apptest.Start(t, db, nil)
+		c := e.NewClient()
+		c.Register("pia@example.com", "password123")
+		if res := c.Post("/account/manage/send-phone-verification-code", url.Values{"phone_number": {"+14155550132"}}); res.Status != http.StatusSeeOther {
+			t.Fatalf("send: got %d", res.Status)
+		}
+		if n := e.SMS.Recorder.Count(); n != 0 {
+			t.Fatalf("SMS handed to the provider during the request: %d, want 0", n)
+		}
+		var body, status string
+		if err := e.App.DB.QueryRowContext(context.Background(), `SELECT body, status FROM outbox WHERE channel = 'sms'`).Scan(&body, &status); err != nil {
+			t.Fatal(err)
+		}
+		if status != "queued" || !strings.HasPrefix(body, "enc:") {
+			t.Errorf("queued SMS: got status %q body %.20q…, want queued and encrypted", status, body)
+		}
+		code := e.LastCode("+14155550132") // delivers the outbox
+		if strings.Contains(body, code) {
+			t.Errorf("the stored body holds the code")
+		}
+		e.App.DB.QueryRowContext(context.Background(), `SELECT body FROM outbox WHERE channel = 'sms'`).Scan(&body)
+		if body != "" {
+			t.Errorf("after delivery the SMS body is still stored: %.20q…", body)
+		}
+	})
+}
