@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -55,8 +56,9 @@ type Renderer struct {
 
 func funcs() template.FuncMap {
 	return template.FuncMap{
-		"seconds": func(d time.Duration) int { return int((d + time.Second - 1) / time.Second) },
-		"itoa":    strconv.Itoa,
+		"seconds":   func(d time.Duration) int { return int((d + time.Second - 1) / time.Second) },
+		"itoa":      strconv.Itoa,
+		"hasPrefix": strings.HasPrefix,
 		"minutes": func(d time.Duration) string {
 			m := int((d + 59*time.Second) / time.Minute)
 			if m <= 1 {

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/simplemodule-go/simplemodule/internal/modules/users/contracts"
@@ -32,6 +33,8 @@ var (
 type Store struct {
 	DB    *database.DB
 	Clock clock.Clock
+
+	auditSeq atomic.Uint64 // orders audit rows written in the same millisecond
 }
 
 // Account is a user row with the fields only the module itself may see.
@@ -206,8 +209,12 @@ func (s *Store) WriteAudit(ctx context.Context, q Queryer, a Audit) error {
 	if a.ActorID != "" {
 		actor = sql.NullString{String: a.ActorID, Valid: true}
 	}
+	now := ms(s.Clock.Now())
+	// The id sorts by time, then by write order within this process, so the
+	// trail reads in the order things happened even within one millisecond.
+	id := fmt.Sprintf("%012x-%08x-%s", now, s.auditSeq.Add(1), NewID()[:8])
 	_, err := q.ExecContext(ctx, `INSERT INTO audit_log (id, at, actor_id, subject_id, action, detail, client_ip) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-		NewID(), ms(s.Clock.Now()), actor, a.SubjectID, a.Action, a.Detail, a.ClientIP)
+		id, now, actor, a.SubjectID, a.Action, a.Detail, a.ClientIP)
 	if err != nil {
 		return fmt.Errorf("write audit %s: %w", a.Action, err)
 	}
