@@ -18,9 +18,9 @@ type PermanentError struct {
 
 func (e *PermanentError) Error() string {
 	if e.Code != "" {
-		return fmt.Sprintf("permanent failure (code %s): %v", e.Code, e.Err)
+		return fmt.Sprintf("%v (permanent, code %s)", e.Err, e.Code)
 	}
-	return "permanent failure: " + e.Err.Error()
+	return e.Err.Error() + " (permanent)"
 }
 
 func (e *PermanentError) Unwrap() error { return e.Err }

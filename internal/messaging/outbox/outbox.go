@@ -84,7 +84,7 @@ type Config struct {
 	MaxAttempts int           // then the message is marked failed (default 10)
 	BaseBackoff time.Duration // first retry delay (default 2s), doubled each attempt, with jitter
 	MaxBackoff  time.Duration // cap (default 5m)
-	Lease       time.Duration // how long a claimed message is reserved for one worker (default 1m)
+	Lease       time.Duration // how long a claimed message is reserved for one worker (default 2m, longer than any sender's timeout)
 	Batch       int           // messages claimed per pass (default 16)
 	Poll        time.Duration // idle poll interval (default 1s)
 }
@@ -113,7 +113,7 @@ func New(db *database.DB, clk clock.Clock, secret []byte, smsSender sms.Sender, 
 		cfg.MaxBackoff = 5 * time.Minute
 	}
 	if cfg.Lease <= 0 {
-		cfg.Lease = time.Minute
+		cfg.Lease = 2 * time.Minute
 	}
 	if cfg.Batch <= 0 {
 		cfg.Batch = 16
@@ -241,6 +241,7 @@ type claimed struct {
 	id, channel, to, subject, purpose, body, html string
 	sensitive                                     bool
 	attempts                                      int
+	lease                                         int64 // locked_until this worker set; results are written only while it holds
 }
 
 // claim reserves up to Batch due messages for this worker with a lease, so
@@ -262,6 +263,7 @@ func (o *Outbox) claim(ctx context.Context) ([]claimed, error) {
 		}
 		for rows.Next() {
 			var c claimed
+			c.lease = lease
 			if err := rows.Scan(&c.id, &c.channel, &c.to, &c.subject, &c.purpose, &c.body, &c.html, &c.sensitive, &c.attempts); err != nil {
 				rows.Close()
 				return err
@@ -328,22 +330,33 @@ func (o *Outbox) deliver(ctx context.Context, c claimed) {
 	if c.sensitive {
 		wipe = "''"
 	}
+	// Every result is written only while this worker still holds its lease:
+	// if a send outlived the lease and another worker took the message, its
+	// result wins and this one is dropped.
+	const held = ` AND locked_until = $2`
+	bg := context.WithoutCancel(ctx)
+	var res sql.Result
 	var uerr error
 	switch {
 	case err == nil:
-		_, uerr = o.DB.ExecContext(context.WithoutCancel(ctx), `UPDATE outbox SET status = 'sent', sent_at = $2, locked_until = NULL, last_error = '', body = `+wipe+`, html = CASE WHEN sensitive THEN '' ELSE html END WHERE id = $1`, c.id, now.UnixMilli())
+		res, uerr = o.DB.ExecContext(bg, `UPDATE outbox SET status = 'sent', sent_at = $3, locked_until = NULL, last_error = '', body = `+wipe+`, html = CASE WHEN sensitive THEN '' ELSE html END WHERE id = $1`+held,
+			c.id, c.lease, now.UnixMilli())
 	case messaging.IsPermanent(err) || attempt >= o.cfg.MaxAttempts:
 		o.Log.WarnContext(ctx, "outbox message failed", "id", c.id, "channel", c.channel, "attempts", attempt, "err", err)
-		_, uerr = o.DB.ExecContext(context.WithoutCancel(ctx), `UPDATE outbox SET status = 'failed', locked_until = NULL, last_error = $2, error_code = $3, body = `+wipe+`, html = CASE WHEN sensitive THEN '' ELSE html END WHERE id = $1`,
-			c.id, truncate(err.Error(), 500), messaging.PermanentCode(err))
+		res, uerr = o.DB.ExecContext(bg, `UPDATE outbox SET status = 'failed', locked_until = NULL, last_error = $3, error_code = $4, body = `+wipe+`, html = CASE WHEN sensitive THEN '' ELSE html END WHERE id = $1`+held,
+			c.id, c.lease, truncate(err.Error(), 500), messaging.PermanentCode(err))
 	default:
 		next := now.Add(o.backoff(attempt))
 		o.Log.InfoContext(ctx, "outbox delivery will be retried", "id", c.id, "channel", c.channel, "attempt", attempt, "next", next, "err", err)
-		_, uerr = o.DB.ExecContext(context.WithoutCancel(ctx), `UPDATE outbox SET status = 'queued', locked_until = NULL, next_attempt_at = $2, last_error = $3 WHERE id = $1`,
-			c.id, next.UnixMilli(), truncate(err.Error(), 500))
+		res, uerr = o.DB.ExecContext(bg, `UPDATE outbox SET status = 'queued', locked_until = NULL, next_attempt_at = $3, last_error = $4 WHERE id = $1`+held,
+			c.id, c.lease, next.UnixMilli(), truncate(err.Error(), 500))
 	}
 	if uerr != nil {
 		o.Log.ErrorContext(ctx, "outbox: record delivery result", "id", c.id, "err", uerr)
+		return
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		o.Log.WarnContext(ctx, "outbox: lease expired before the send finished; another worker owns the message", "id", c.id)
 	}
 }
 

@@ -320,3 +320,37 @@ func TestTwoInstancesNoDuplicates(t *testing.T) {
 		}
 	}
 }
+
+// A send that outlives its lease loses the message to another worker, and
+// its late result does not overwrite the other worker's.
+func TestLateResultAfterLostLeaseIsDropped(t *testing.T) {
+	apptest.ForEachDB(t, func(t *testing.T, kind string) {
+		db := open(t, apptest.DatabaseURL(t, kind))
+		clk := start()
+		fast := &fakeSMS{}
+		b := newOutbox(t, db, clk, fast)
+		slowCalls := 0
+		slow := &fakeSMS{fail: func(sms.Message) error {
+			slowCalls++
+			clk.Advance(3 * time.Minute) // longer than the lease
+			if _, err := b.DeliverDue(context.Background()); err != nil {
+				t.Error(err)
+			}
+			return errors.New("timeout")
+		}}
+		a := newOutbox(t, db, clk, slow)
+		id := enqueue(t, a, db, "contested", outbox.Options{})
+		a.DeliverDue(context.Background())
+		if slowCalls != 1 || fast.count("contested") != 1 {
+			t.Fatalf("got slow=%d fast=%d sends, want 1 and 1", slowCalls, fast.count("contested"))
+		}
+		if _, status := rawBody(t, db, id); status != outbox.StatusSent {
+			t.Errorf("status: got %q, want sent (the late failure must not requeue it)", status)
+		}
+		clk.Advance(time.Hour)
+		a.DeliverDue(context.Background())
+		if fast.count("contested")+slowCalls != 2 {
+			t.Errorf("the message was sent again after it was delivered")
+		}
+	})
+}

@@ -16,6 +16,7 @@ import (
 
 	gomail "github.com/wneessen/go-mail"
 
+	"github.com/simplemodule-go/simplemodule/internal/messaging"
 	"github.com/simplemodule-go/simplemodule/internal/messaging/email"
 )
 
@@ -174,7 +175,8 @@ func (s *Sender) Send(ctx context.Context, m email.Message) error {
 	from := s.from
 	msg.FromMailAddress(&from)
 	if err := msg.To(m.To); err != nil {
-		return fmt.Errorf("smtp send to %s: recipient: %w", s.addr, err)
+		// An address that does not parse will not parse on a retry either.
+		return messaging.Permanent("", fmt.Errorf("smtp send to %s: recipient: %w", s.addr, err))
 	}
 	msg.Subject(m.Subject)
 	msg.SetDate()
@@ -189,7 +191,18 @@ func (s *Sender) Send(ctx context.Context, m email.Message) error {
 		return fmt.Errorf("smtp send to %s: %w", s.addr, err)
 	}
 	if err := client.DialAndSendWithContext(ctx, msg); err != nil {
-		return fmt.Errorf("smtp send to %s: %w", s.addr, err)
+		return classify(fmt.Errorf("smtp send to %s: %w", s.addr, err))
 	}
 	return nil
+}
+
+// classify marks a 5xx reply (mailbox unknown, message refused, bad
+// credentials) permanent; 4xx replies, timeouts and connection errors stay
+// transient and are retried.
+func classify(err error) error {
+	var se *gomail.SendError
+	if errors.As(err, &se) && !se.IsTemp() && se.ErrorCode() >= 500 && se.ErrorCode() < 600 {
+		return messaging.Permanent(strconv.Itoa(se.ErrorCode()), err)
+	}
+	return err
 }

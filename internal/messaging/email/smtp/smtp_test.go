@@ -26,6 +26,7 @@ import (
 	gosasl "github.com/emersion/go-sasl"
 	gosmtp "github.com/emersion/go-smtp"
 
+	"github.com/simplemodule-go/simplemodule/internal/messaging"
 	"github.com/simplemodule-go/simplemodule/internal/messaging/email"
 	"github.com/simplemodule-go/simplemodule/internal/messaging/email/smtp"
 )
@@ -87,12 +88,13 @@ func TestSend(t *testing.T) {
 	withHTML.HTML = `<p><a href="http://127.0.0.1:8080/x?a=1&amp;b=2">Confirm</a></p>`
 
 	tests := []struct {
-		name     string
-		server   serverOptions
-		config   func(c *smtp.Config)
-		msg      email.Message
-		wantAuth string // username the server saw authenticate, "" for none
-		wantErr  string // substring of the error; "" means delivered
+		name          string
+		server        serverOptions
+		config        func(c *smtp.Config)
+		msg           email.Message
+		wantAuth      string // username the server saw authenticate, "" for none
+		wantPermanent bool   // for error rows: the outbox must not retry
+		wantErr       string // substring of the error; "" means delivered
 	}{
 		{
 			name:   "plain text, no tls",
@@ -160,20 +162,22 @@ func TestSend(t *testing.T) {
 				c.TLS, c.RootCAs, c.Username, c.Password = "starttls", pool, "mailer", "wrong-pw"
 			},
 			msg:     msg,
-			wantErr: "535",
+			wantErr: "535", // refused at dial time: retried, so fixed credentials still deliver
 		},
 		{
-			name:    "server requires auth, no username",
-			server:  serverOptions{tls: cert, username: "mailer", password: "s3cret-pw"},
-			config:  func(c *smtp.Config) { c.TLS, c.RootCAs = "starttls", pool },
-			msg:     msg,
-			wantErr: "Please authenticate first",
+			name:          "server requires auth, no username",
+			server:        serverOptions{tls: cert, username: "mailer", password: "s3cret-pw"},
+			config:        func(c *smtp.Config) { c.TLS, c.RootCAs = "starttls", pool },
+			msg:           msg,
+			wantErr:       "Please authenticate first",
+			wantPermanent: true, // a 5xx reply to MAIL FROM
 		},
 		{
-			name:    "invalid recipient",
-			config:  func(c *smtp.Config) { c.TLS = "none" },
-			msg:     email.Message{To: "not an address", Subject: "s", Text: "secret body"},
-			wantErr: "recipient",
+			name:          "invalid recipient",
+			config:        func(c *smtp.Config) { c.TLS = "none" },
+			msg:           email.Message{To: "not an address", Subject: "s", Text: "secret body"},
+			wantErr:       "recipient",
+			wantPermanent: true,
 		},
 	}
 	for _, tt := range tests {
@@ -201,6 +205,9 @@ func TestSend(t *testing.T) {
 					t.Errorf("got error %q, want prefix %q", err, prefix)
 				}
 				t.Logf("error: %v", err)
+				if got := messaging.IsPermanent(err); got != tt.wantPermanent {
+					t.Errorf("permanent: got %v, want %v (a 5xx or unparseable address is permanent; the rest are retried)", got, tt.wantPermanent)
+				}
 				assertNoSecrets(t, err, c.Password, tt.msg.Text)
 				if got := len(srv.received()); got != 0 {
 					t.Errorf("got %d delivered messages, want 0", got)
