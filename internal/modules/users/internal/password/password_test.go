@@ -31,3 +31,14 @@ func TestHashVerify(t *testing.T) {
 		t.Error("got nil error for a malformed hash, want ErrMalformed")
 	}
 }
+
+// BenchmarkVerifyDefault is the cost of one sign-in's password check with
+// the production parameters (recorded in docs/BENCHMARKS.md).
+func BenchmarkVerifyDefault(b *testing.B) {
+	h := Default.Hash("correct horse battery staple")
+	for b.Loop() {
+		if ok, _ := Verify("correct horse battery staple", h); !ok {
+			b.Fatal("verify failed")
+		}
+	}
+}
