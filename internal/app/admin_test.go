@@ -625,3 +625,42 @@ func TestAdminAuthorizationMatrix(t *testing.T) {
 		}
 	})
 }
+
+func TestAdminSendPasswordReset(t *testing.T) {
+	apptest.ForEachDB(t, func(t *testing.T, db string) {
+		e, admin, ac := startWithAdmin(t, db)
+		bob := createUser(t, e, bobEmail)
+
+		page := ac.Get(editPath(bob.ID, "security") + "&confirm=reset")
+		if !strings.Contains(page.Body, `data-testid="reset-confirm"`) {
+			t.Fatal("the confirmation step for the reset link is missing")
+		}
+		before := e.Email.Count()
+		page = adminPost(t, ac, bob.ID, "send-password-reset", http.StatusSeeOther)
+		if got := e.Email.Count() - before; got != 1 {
+			t.Fatalf("emails: got %d, want 1", got)
+		}
+		if m, _ := e.Email.Last(bobEmail); m.Subject != "Reset your SimpleModule password" {
+			t.Errorf("subject: got %q", m.Subject)
+		}
+		rows := auditRows(page.Body)
+		if len(rows) == 0 || rows[0] != [2]string{"password.reset_sent", adminEmail} {
+			t.Errorf("newest audit row: got %v, want [password.reset_sent %s]", rows, adminEmail)
+		}
+		if n := e.Count(`SELECT COUNT(*) FROM audit_log WHERE action = 'password.reset_sent' AND actor_id = $1 AND subject_id = $2`, admin.ID, bob.ID); n != 1 {
+			t.Errorf("audit rows naming the admin: got %d, want 1", n)
+		}
+
+		// The old password still works until Bob uses the link; then the new one does.
+		signedIn(e, bobEmail)
+		link := e.LastLink(bobEmail)
+		u, _ := url.Parse(link)
+		c := e.NewClient()
+		res := c.Post("/account/reset-password", url.Values{"userId": {u.Query().Get("userId")}, "code": {u.Query().Get("code")},
+			"password": {"brand-new-pw"}, "confirm_password": {"brand-new-pw"}})
+		if res.Status != http.StatusSeeOther {
+			t.Fatalf("reset: got %d: %s", res.Status, apptest.Excerpt(res.Body))
+		}
+		c.Login(bobEmail, "brand-new-pw")
+	})
+}

@@ -58,6 +58,7 @@ func (m *Module) Registry() web.Registry {
 		{Pattern: "POST /admin/users/{id}/force-phone-reverify", Pages: []string{pageEdit, pageNotFound}, Handler: http.HandlerFunc(h.userForcePhoneReverify)},
 		{Pattern: "POST /admin/users/{id}/lock", Pages: []string{pageEdit, pageNotFound}, Handler: http.HandlerFunc(h.userLock)},
 		{Pattern: "POST /admin/users/{id}/unlock", Pages: []string{pageEdit, pageNotFound}, Handler: http.HandlerFunc(h.userUnlock)},
+		{Pattern: "POST /admin/users/{id}/send-password-reset", Pages: []string{pageEdit, pageNotFound}, Handler: http.HandlerFunc(h.userSendPasswordReset)},
 	}
 	for i := range routes {
 		routes[i].Pages = append(routes[i].Pages, pageForbidden)

@@ -17,13 +17,14 @@ const (
 	confirmEmail  = "email"
 	confirmPhone  = "phone"
 	confirmLock   = "lock"
+	confirmReset  = "reset"
 	maxAuditPages = 10000
 )
 
 type editView struct {
 	User      contracts.User
 	Tab       string
-	Confirm   string // which action awaits confirmation: email, phone, lock or ""
+	Confirm   string // which action awaits confirmation: email, phone, lock, reset or ""
 	Self      bool   // the admin is looking at their own account
 	LockState string
 	LockedOut bool // locked out after failed sign-ins (not by an admin)
@@ -36,7 +37,7 @@ type editView struct {
 
 // userEdit shows one user: the Details tab (name, email, phone, roles) or
 // the Security tab (badges, force re-verification, lock / unlock, audit
-// trail). confirm=email|phone|lock shows the confirmation form of that
+// trail). confirm=email|phone|lock|reset shows the confirmation form of that
 // action, so it takes two deliberate steps without JavaScript.
 func (h *handler) userEdit(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
@@ -65,7 +66,7 @@ func (h *handler) renderEdit(w http.ResponseWriter, r *http.Request, status int,
 		LockedOut: u.LockoutEnd.After(now)}
 	if tab == tabSecurity {
 		switch confirm {
-		case confirmEmail, confirmPhone, confirmLock:
+		case confirmEmail, confirmPhone, confirmLock, confirmReset:
 			v.Confirm = confirm
 		}
 		page, err := strconv.Atoi(r.URL.Query().Get("audit_page"))

@@ -85,6 +85,17 @@ func (s adminService) Unlock(ctx context.Context, actorID, userID, clientIP stri
 	return nil
 }
 
+func (s adminService) SendPasswordReset(ctx context.Context, actorID, userID, clientIP string) error {
+	acct, err := s.m.store.AccountByID(ctx, userID)
+	if err != nil {
+		return adminErr("send password reset", err)
+	}
+	if err := s.m.h.SendPasswordReset(ctx, acct, store.Audit{ActorID: actorID, ClientIP: clientIP}); err != nil {
+		return adminErr("send password reset", err)
+	}
+	return nil
+}
+
 func (s adminService) AuditTrail(ctx context.Context, userID string, limit, offset int) ([]contracts.AuditEntry, error) {
 	rows, err := s.m.store.AuditTrail(ctx, userID, min(max(limit, 1), maxPerPage+1), max(offset, 0))
 	if err != nil {

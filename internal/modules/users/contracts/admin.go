@@ -55,6 +55,10 @@ type Admin interface {
 	Lock(ctx context.Context, actorID, userID, clientIP string) error
 	// Unlock lifts an admin lock and any sign-in lockout.
 	Unlock(ctx context.Context, actorID, userID, clientIP string) error
+	// SendPasswordReset emails the user a single-use link to choose a new
+	// password (the same link as "Forgot password"), recorded with the admin
+	// as actor. The current password keeps working until the link is used.
+	SendPasswordReset(ctx context.Context, actorID, userID, clientIP string) error
 	// AuditTrail lists the user's audit entries, newest first.
 	AuditTrail(ctx context.Context, userID string, limit, offset int) ([]AuditEntry, error)
 }

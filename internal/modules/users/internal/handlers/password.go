@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"database/sql"
 	"errors"
 	"net/http"
@@ -100,21 +101,34 @@ func (h *Handler) ForgotPassword(w http.ResponseWriter, r *http.Request) {
 		h.Kit.ServerError(w, r, err)
 		return
 	default:
-		err := h.Store.DB.InTx(r.Context(), func(tx *sql.Tx) error {
-			raw, err := h.Store.IssueToken(r.Context(), tx, acct.ID, purposeReset, acct.Email, passwordResetTTL)
-			if err != nil {
-				return err
-			}
-			link := h.link("/account/reset-password", url.Values{"userId": {acct.ID}, "code": {raw}})
-			return h.queueEmail(r.Context(), tx, mailResetPassword, acct.Email, mailData{Link: link, TTL: humanTTL(passwordResetTTL)}, h.Kit.Clock.Now().Add(passwordResetTTL))
-		})
-		if err != nil {
+		if err := h.SendPasswordReset(r.Context(), acct, store.Audit{ActorID: acct.ID, ClientIP: h.Kit.ClientIP(r)}); err != nil {
 			h.Kit.ServerError(w, r, err)
 			return
 		}
-		h.Outbox.Kick()
 	}
 	h.Kit.Redirect(w, r, "/account/forgot-password", "If an account exists for "+addr+", we have sent it a link to reset the password. Check your inbox.")
+}
+
+// SendPasswordReset issues a reset link for acct and queues the email, with
+// an audit row ("password.reset_sent", actor from audit), in one transaction.
+func (h *Handler) SendPasswordReset(ctx context.Context, acct store.Account, audit store.Audit) error {
+	err := h.Store.DB.InTx(ctx, func(tx *sql.Tx) error {
+		raw, err := h.Store.IssueToken(ctx, tx, acct.ID, purposeReset, acct.Email, passwordResetTTL)
+		if err != nil {
+			return err
+		}
+		audit.SubjectID, audit.Action = acct.ID, "password.reset_sent"
+		if err := h.Store.WriteAudit(ctx, tx, audit); err != nil {
+			return err
+		}
+		link := h.link("/account/reset-password", url.Values{"userId": {acct.ID}, "code": {raw}})
+		return h.queueEmail(ctx, tx, mailResetPassword, acct.Email, mailData{Link: link, TTL: humanTTL(passwordResetTTL)}, h.Kit.Clock.Now().Add(passwordResetTTL))
+	})
+	if err != nil {
+		return err
+	}
+	h.Outbox.Kick()
+	return nil
 }
 
 type resetForm struct {
