@@ -25,19 +25,8 @@ const (
 // sendConfirmationEmail issues a confirmation link for addr and queues the
 // email in the same transaction.
 func (h *Handler) sendConfirmationEmail(ctx context.Context, userID, addr string) error {
-	err := h.Store.DB.InTx(ctx, func(tx *sql.Tx) error {
-		raw, err := h.Store.IssueToken(ctx, tx, userID, purposeConfirm, store.NormalizeEmail(addr), h.Config.EmailTokenTTL)
-		if err != nil {
-			return err
-		}
-		link := h.link("/account/confirm-email", url.Values{"userId": {userID}, "code": {raw}})
-		return h.queueEmail(ctx, tx, mailConfirm, addr, mailData{Link: link, TTL: humanTTL(h.Config.EmailTokenTTL)}, h.Kit.Clock.Now().Add(h.Config.EmailTokenTTL))
-	})
-	if err != nil {
-		return err
-	}
-	h.Outbox.Kick()
-	return nil
+	return h.mailLink(ctx, linkMail{UserID: userID, To: addr, Purpose: purposeConfirm, Target: store.NormalizeEmail(addr),
+		TTL: h.Config.EmailTokenTTL, Path: "/account/confirm-email", Template: mailConfirm})
 }
 
 type confirmView struct {
@@ -145,19 +134,12 @@ func (h *Handler) ManageEmail(w http.ResponseWriter, r *http.Request) {
 	}
 	// When the address belongs to another account we say the same and send
 	// nothing, so this form cannot be used to discover accounts.
-	err = h.Store.DB.InTx(r.Context(), func(tx *sql.Tx) error {
-		raw, err := h.Store.IssueToken(r.Context(), tx, u.ID, purposeChangeEmail, store.NormalizeEmail(newEmail), h.Config.EmailTokenTTL)
-		if err != nil || taken {
-			return err
-		}
-		link := h.link("/account/confirm-email-change", url.Values{"userId": {u.ID}, "email": {newEmail}, "code": {raw}})
-		return h.queueEmail(r.Context(), tx, mailChangeEmail, newEmail, mailData{Link: link, TTL: humanTTL(h.Config.EmailTokenTTL)}, h.Kit.Clock.Now().Add(h.Config.EmailTokenTTL))
-	})
+	err = h.mailLink(r.Context(), linkMail{UserID: u.ID, To: newEmail, Purpose: purposeChangeEmail, Target: store.NormalizeEmail(newEmail),
+		TTL: h.Config.EmailTokenTTL, Path: "/account/confirm-email-change", Query: url.Values{"email": {newEmail}}, Template: mailChangeEmail, Silent: taken})
 	if err != nil {
 		h.Kit.ServerError(w, r, err)
 		return
 	}
-	h.Outbox.Kick()
 	h.Kit.Redirect(w, r, "/account/manage/email", "Confirmation link sent to "+newEmail+". Your email address changes once you open it.")
 }
 

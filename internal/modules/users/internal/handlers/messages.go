@@ -2,11 +2,14 @@ package handlers
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
+	"net/url"
 	"time"
 
 	"github.com/simplemodule-go/simplemodule/internal/messaging/email"
 	"github.com/simplemodule-go/simplemodule/internal/messaging/outbox"
+	"github.com/simplemodule-go/simplemodule/internal/modules/users/internal/store"
 )
 
 // The emails the Users module sends, each with a text and an HTML body.
@@ -74,6 +77,49 @@ func (h *Handler) queueEmail(ctx context.Context, q outbox.Execer, t email.Templ
 	}
 	_, err = h.Outbox.EnqueueEmail(ctx, q, m, outbox.Options{Sensitive: data.Link != "", WipeAt: wipeAt, Ref: "email:" + to})
 	return err
+}
+
+// linkMail is an email carrying a single-use link.
+type linkMail struct {
+	UserID, To      string
+	Purpose, Target string // what the token is bound to
+	TTL             time.Duration
+	Path            string     // the link's page; userId and code are added
+	Query           url.Values // more link parameters
+	Template        email.Template
+	Audit           *store.Audit // written in the same transaction, when set
+	Silent          bool         // issue the token (replacing the previous one) but send nothing
+}
+
+// mailLink issues the token and queues the email in one transaction, then
+// wakes the outbox worker.
+func (h *Handler) mailLink(ctx context.Context, m linkMail) error {
+	err := h.Store.DB.InTx(ctx, func(tx *sql.Tx) error {
+		raw, err := h.Store.IssueToken(ctx, tx, m.UserID, m.Purpose, m.Target, m.TTL)
+		if err != nil {
+			return err
+		}
+		if m.Audit != nil {
+			if err := h.Store.WriteAudit(ctx, tx, *m.Audit); err != nil {
+				return err
+			}
+		}
+		if m.Silent {
+			return nil
+		}
+		q := url.Values{"userId": {m.UserID}}
+		for k, v := range m.Query {
+			q[k] = v
+		}
+		q.Set("code", raw)
+		data := mailData{Link: h.link(m.Path, q), TTL: humanTTL(m.TTL)}
+		return h.queueEmail(ctx, tx, m.Template, m.To, data, h.Kit.Clock.Now().Add(m.TTL))
+	})
+	if err != nil {
+		return err
+	}
+	h.Outbox.Kick()
+	return nil
 }
 
 // humanTTL says a lifetime the way a person would: "1 hour", "24 hours", "10 minutes".

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"net/http"
-	"net/url"
 	"strings"
 
 	"github.com/simplemodule-go/simplemodule/internal/modules/users/contracts"
@@ -112,23 +111,9 @@ func (h *Handler) ForgotPassword(w http.ResponseWriter, r *http.Request) {
 // SendPasswordReset issues a reset link for acct and queues the email, with
 // an audit row ("password.reset_sent", actor from audit), in one transaction.
 func (h *Handler) SendPasswordReset(ctx context.Context, acct store.Account, audit store.Audit) error {
-	err := h.Store.DB.InTx(ctx, func(tx *sql.Tx) error {
-		raw, err := h.Store.IssueToken(ctx, tx, acct.ID, purposeReset, acct.Email, passwordResetTTL)
-		if err != nil {
-			return err
-		}
-		audit.SubjectID, audit.Action = acct.ID, "password.reset_sent"
-		if err := h.Store.WriteAudit(ctx, tx, audit); err != nil {
-			return err
-		}
-		link := h.link("/account/reset-password", url.Values{"userId": {acct.ID}, "code": {raw}})
-		return h.queueEmail(ctx, tx, mailResetPassword, acct.Email, mailData{Link: link, TTL: humanTTL(passwordResetTTL)}, h.Kit.Clock.Now().Add(passwordResetTTL))
-	})
-	if err != nil {
-		return err
-	}
-	h.Outbox.Kick()
-	return nil
+	audit.SubjectID, audit.Action = acct.ID, "password.reset_sent"
+	return h.mailLink(ctx, linkMail{UserID: acct.ID, To: acct.Email, Purpose: purposeReset, Target: acct.Email,
+		TTL: passwordResetTTL, Path: "/account/reset-password", Template: mailResetPassword, Audit: &audit})
 }
 
 type resetForm struct {

@@ -105,17 +105,26 @@ func (h *Handler) PhonePage(w http.ResponseWriter, r *http.Request) {
 	h.renderPhone(w, r, http.StatusOK, "", "", 0)
 }
 
-// SendPhoneCode validates the number, applies every throttle, stores a new
-// code and sends it by SMS.
-func (h *Handler) SendPhoneCode(w http.ResponseWriter, r *http.Request) {
+// phoneForm reads the form's phone_number; false means the page (422 for a
+// number we refuse) has been sent.
+func (h *Handler) phoneForm(w http.ResponseWriter, r *http.Request) (u contracts.User, input, number string, ok bool) {
 	if !h.parseForm(w, r) {
-		return
+		return u, "", "", false
 	}
-	u := currentUser(r)
-	input := strings.TrimSpace(r.PostFormValue("phone_number"))
+	input = strings.TrimSpace(r.PostFormValue("phone_number"))
 	number, err := h.Phones.Parse(input)
 	if err != nil {
 		h.renderPhone(w, r, http.StatusUnprocessableEntity, phoneMessage(err), input, 0)
+		return u, input, "", false
+	}
+	return currentUser(r), input, number, true
+}
+
+// SendPhoneCode validates the number, applies every throttle, stores a new
+// code and sends it by SMS.
+func (h *Handler) SendPhoneCode(w http.ResponseWriter, r *http.Request) {
+	u, input, number, ok := h.phoneForm(w, r)
+	if !ok {
 		return
 	}
 	if number == u.PhoneNumber && u.PhoneNumberConfirmed {
@@ -123,7 +132,7 @@ func (h *Handler) SendPhoneCode(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ip := h.Kit.ClientIP(r)
-	err = h.Store.IssuePhoneCode(r.Context(), u.ID, number, ip, h.phoneLimits(r), func(tx *sql.Tx, code string, expires time.Time) error {
+	err := h.Store.IssuePhoneCode(r.Context(), u.ID, number, ip, h.phoneLimits(r), func(tx *sql.Tx, code string, expires time.Time) error {
 		msg := sms.Message{To: number, Body: h.smsBody(code), Purpose: store.PurposePhoneVerification}
 		_, err := h.Outbox.EnqueueSMS(r.Context(), tx, msg, outbox.Options{Sensitive: true, WipeAt: expires, Ref: phoneRef(u.ID)})
 		return err
@@ -181,14 +190,8 @@ func (h *Handler) smsBody(code string) string {
 // ConfirmPhone verifies the code and, atomically, stores the number as
 // verified. A failure leaves the stored number as it was.
 func (h *Handler) ConfirmPhone(w http.ResponseWriter, r *http.Request) {
-	if !h.parseForm(w, r) {
-		return
-	}
-	u := currentUser(r)
-	input := strings.TrimSpace(r.PostFormValue("phone_number"))
-	number, err := h.Phones.Parse(input)
-	if err != nil {
-		h.renderPhone(w, r, http.StatusUnprocessableEntity, phoneMessage(err), input, 0)
+	u, _, number, ok := h.phoneForm(w, r)
+	if !ok {
 		return
 	}
 	ip := h.Kit.ClientIP(r)
