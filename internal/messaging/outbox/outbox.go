@@ -23,6 +23,7 @@ import (
 	"log/slog"
 	"math/big"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/simplemodule-go/simplemodule/internal/messaging"
@@ -99,7 +100,16 @@ type Outbox struct {
 	cfg   Config
 	aead  cipher.AEAD
 	kick  chan struct{}
+
+	lastHousekeeping atomic.Int64 // Unix ms of the last wipe / retention pass
 }
+
+// Retention is how long delivered and failed messages (bodies already
+// wiped when sensitive) are kept for the delivery status and /dev/outbox.
+const Retention = 30 * 24 * time.Hour
+
+// housekeepingEvery spaces out the wipe and retention passes.
+const housekeepingEvery = 30 * time.Second
 
 // New builds an outbox whose encryption key is derived from secret.
 func New(db *database.DB, clk clock.Clock, secret []byte, smsSender sms.Sender, emailSender email.Sender, log *slog.Logger, cfg Config) (*Outbox, error) {
@@ -290,7 +300,7 @@ func (o *Outbox) claim(ctx context.Context) ([]claimed, error) {
 // DeliverDue makes one pass: claims due messages and delivers each. It
 // returns how many it claimed.
 func (o *Outbox) DeliverDue(ctx context.Context) (int, error) {
-	if err := o.wipeExpired(ctx); err != nil {
+	if err := o.housekeep(ctx); err != nil {
 		return 0, err
 	}
 	batch, err := o.claim(ctx)
@@ -381,11 +391,23 @@ func truncate(s string, n int) string {
 	return s[:n]
 }
 
-// wipeExpired removes sensitive bodies whose wipe time has passed.
-func (o *Outbox) wipeExpired(ctx context.Context) error {
-	_, err := o.DB.ExecContext(ctx, `UPDATE outbox SET body = '', html = '' WHERE sensitive AND wipe_at IS NOT NULL AND wipe_at <= $1 AND body <> ''`, o.Clock.Now().UnixMilli())
-	if err != nil {
+// housekeep, at most every housekeepingEvery, wipes sensitive bodies whose
+// wipe time has passed (codes that expired undelivered) and deletes finished
+// messages older than Retention.
+func (o *Outbox) housekeep(ctx context.Context) error {
+	now := o.Clock.Now()
+	last := o.lastHousekeeping.Load()
+	if last != 0 && now.Sub(time.UnixMilli(last)) < housekeepingEvery {
+		return nil
+	}
+	if !o.lastHousekeeping.CompareAndSwap(last, now.UnixMilli()) {
+		return nil // another pass of this process is doing it
+	}
+	if _, err := o.DB.ExecContext(ctx, `UPDATE outbox SET body = '', html = '' WHERE wipe_at <= $1 AND sensitive AND body <> ''`, now.UnixMilli()); err != nil {
 		return fmt.Errorf("outbox wipe: %w", err)
+	}
+	if _, err := o.DB.ExecContext(ctx, `DELETE FROM outbox WHERE created_at < $1 AND status IN ('sent', 'failed')`, now.Add(-Retention).UnixMilli()); err != nil {
+		return fmt.Errorf("outbox retention: %w", err)
 	}
 	return nil
 }

@@ -354,3 +354,32 @@ func TestLateResultAfterLostLeaseIsDropped(t *testing.T) {
 		}
 	})
 }
+
+func TestFinishedMessagesExpireAfterRetention(t *testing.T) {
+	apptest.ForEachDB(t, func(t *testing.T, kind string) {
+		db := open(t, apptest.DatabaseURL(t, kind))
+		clk := start()
+		o := newOutbox(t, db, clk, &fakeSMS{})
+		enqueue(t, o, db, "old news", outbox.Options{})
+		o.DeliverDue(context.Background())
+		clk.Advance(outbox.Retention - time.Hour)
+		o.DeliverDue(context.Background())
+		if n := countRows(t, db); n != 1 {
+			t.Fatalf("inside retention: got %d rows, want 1", n)
+		}
+		clk.Advance(2 * time.Hour)
+		o.DeliverDue(context.Background())
+		if n := countRows(t, db); n != 0 {
+			t.Errorf("after retention: got %d rows, want 0", n)
+		}
+	})
+}
+
+func countRows(t *testing.T, db *database.DB) int {
+	t.Helper()
+	var n int
+	if err := db.QueryRow(`SELECT COUNT(*) FROM outbox`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}

@@ -280,8 +280,13 @@ func (s *Store) RecordFailedSignIn(ctx context.Context, userID string, maxFailur
 // starts the new session (via start) in one transaction.
 func (s *Store) RecordSignIn(ctx context.Context, userID string, start func(tx *sql.Tx) error) error {
 	return s.DB.InTx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `UPDATE users SET failed_sign_ins = 0, lockout_end = NULL, last_login_at = $2 WHERE id = $1`, userID, ms(s.Clock.Now())); err != nil {
+		now := ms(s.Clock.Now())
+		if _, err := tx.ExecContext(ctx, `UPDATE users SET failed_sign_ins = 0, lockout_end = NULL, last_login_at = $2 WHERE id = $1`, userID, now); err != nil {
 			return fmt.Errorf("record sign-in: %w", err)
+		}
+		// Expired sessions are dead already; sign-in is a cheap moment to drop them.
+		if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE expires_at <= $1`, now); err != nil {
+			return fmt.Errorf("drop expired sessions: %w", err)
 		}
 		return start(tx)
 	})
