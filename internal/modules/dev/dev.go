@@ -6,6 +6,7 @@ import (
 	"embed"
 	"io/fs"
 	"net/http"
+	"net/netip"
 
 	"github.com/simplemodule-go/simplemodule/internal/messaging/outbox"
 	"github.com/simplemodule-go/simplemodule/internal/platform/web"
@@ -33,10 +34,16 @@ func (m *Module) Registry() web.Registry {
 	}
 }
 
-// outbox lists the latest messages with their bodies (decrypted while they
+// outbox lists, to loopback clients only, the latest messages with their bodies (decrypted while they
 // are still stored), so a developer can click through every flow without
 // reading logs.
 func (m *Module) outbox(w http.ResponseWriter, r *http.Request) {
+	// Even in development the page holds live codes and links: only the
+	// developer's own machine may read it.
+	if ip, err := netip.ParseAddr(m.Kit.ClientIP(r)); err != nil || !ip.IsLoopback() {
+		http.NotFound(w, r)
+		return
+	}
 	list, err := m.Outbox.Recent(r.Context(), 50)
 	if err != nil {
 		m.Kit.ServerError(w, r, err)

@@ -97,6 +97,8 @@ func mask(number string) string {
 }
 
 func (m *Module) handle(ctx context.Context, ev any) {
+	// The change has committed: a client that hangs up must not cancel its notice.
+	ctx = context.WithoutCancel(ctx)
 	password := m.d.BaseURL + "/account/manage/change-password"
 	switch e := ev.(type) {
 	case contracts.PhoneNumberChanged:

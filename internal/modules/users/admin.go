@@ -38,7 +38,8 @@ func adminErr(op string, err error) error {
 
 func (s adminService) List(ctx context.Context, query string, page, perPage int) ([]contracts.User, int, error) {
 	perPage = min(max(perPage, 1), maxPerPage)
-	page = max(page, 1)
+	// A page past any plausible table size would overflow the offset.
+	page = min(max(page, 1), 1_000_000)
 	users, total, err := s.m.store.SearchAccounts(ctx, query, perPage, (page-1)*perPage)
 	return users, total, adminErr("list users", err)
 }

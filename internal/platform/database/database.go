@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
 	_ "modernc.org/sqlite"             // registers the "sqlite" driver
@@ -77,11 +78,29 @@ func Open(ctx context.Context, rawURL string) (*DB, error) {
 	default:
 		return nil, fmt.Errorf("SIMPLEMODULE_DATABASE_URL must start with sqlite: or postgres://")
 	}
-	if err := db.PingContext(ctx); err != nil {
+	// Several processes opening one SQLite file at once can meet a lock
+	// while WAL mode is switched on; that passes in milliseconds.
+	var err error
+	for attempt := 1; ; attempt++ {
+		err = db.PingContext(ctx)
+		if err == nil || db.Dialect != SQLite || attempt == 20 || !isBusy(err) {
+			break
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Duration(attempt) * 25 * time.Millisecond):
+		}
+	}
+	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("connect to %s database: %w", db.Dialect, err)
 	}
 	return db, nil
+}
+
+func isBusy(err error) bool {
+	s := err.Error()
+	return strings.Contains(s, "SQLITE_BUSY") || strings.Contains(s, "database is locked")
 }
 
 // InTx runs fn inside a transaction, committing when fn returns nil and

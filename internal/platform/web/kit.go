@@ -148,6 +148,21 @@ func (k *Kit) ClientIP(r *http.Request) string {
 	return ip.String()
 }
 
+// RateKey is the client address a per-IP limit counts against: the address
+// itself for IPv4, its /64 network for IPv6 (one subscriber commonly holds a
+// whole /64, so per-address limits would be no limit at all).
+func (k *Kit) RateKey(r *http.Request) string {
+	ip, err := netip.ParseAddr(k.ClientIP(r))
+	if err != nil || ip.Is4() {
+		return k.ClientIP(r)
+	}
+	p, err := ip.Prefix(64)
+	if err != nil {
+		return ip.String()
+	}
+	return p.String()
+}
+
 func (k *Kit) trusted(ip netip.Addr) bool {
 	for _, p := range k.TrustedProxies {
 		if p.Contains(ip) {

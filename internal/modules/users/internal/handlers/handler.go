@@ -48,12 +48,14 @@ type Handler struct {
 
 	dummyOnce sync.Once
 	dummy     string
+	slotsOnce sync.Once
+	slots     chan struct{} // see hashSlots
 }
 
 // dummyHash is verified against when the email is unknown, so the time a
 // sign-in takes does not reveal which accounts exist.
 func (h *Handler) dummyHash() string {
-	h.dummyOnce.Do(func() { h.dummy = h.Passwords.Hash("not a real password") })
+	h.dummyOnce.Do(func() { h.dummy = h.hashPassword("not a real password") })
 	return h.dummy
 }
 

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/simplemodule-go/simplemodule/internal/modules/users/internal/password"
 	"github.com/simplemodule-go/simplemodule/internal/modules/users/internal/store"
 	"github.com/simplemodule-go/simplemodule/internal/platform/session"
 	"github.com/simplemodule-go/simplemodule/internal/platform/web"
@@ -42,7 +41,7 @@ func (h *Handler) Login(w http.ResponseWriter, r *http.Request) {
 	const wrong = "Invalid email or password."
 	acct, err := h.Store.AccountByEmail(r.Context(), addr)
 	if errors.Is(err, store.ErrNotFound) {
-		password.Verify(r.PostFormValue("password"), h.dummyHash())
+		h.verifyPassword(r.PostFormValue("password"), h.dummyHash())
 		fail(wrong)
 		return
 	}
@@ -50,16 +49,20 @@ func (h *Handler) Login(w http.ResponseWriter, r *http.Request) {
 		h.Kit.ServerError(w, r, err)
 		return
 	}
+	// The attempt is counted before the (slow) password check, so parallel
+	// guesses cannot get past the lockout.
 	now := h.Kit.Clock.Now()
-	if acct.LockedByAdmin {
-		fail("This account has been locked by an administrator.")
+	wait, err := h.Store.ReserveSignIn(r.Context(), acct.ID, maxFailedSignIns)
+	if err != nil {
+		h.Kit.ServerError(w, r, err)
 		return
 	}
-	if acct.LockoutEnd.After(now) {
-		h.Kit.Throttled(w, r, acct.LockoutEnd.Sub(now), pageLogin, web.View{Title: "Sign in", Data: form})
+	if wait > 0 {
+		h.verifyPassword("", h.dummyHash()) // same cost as a real attempt
+		h.Kit.Throttled(w, r, wait, pageLogin, web.View{Title: "Sign in", Data: form})
 		return
 	}
-	ok, err := password.Verify(r.PostFormValue("password"), acct.PasswordHash)
+	ok, err := h.verifyPassword(r.PostFormValue("password"), acct.PasswordHash)
 	if err != nil {
 		h.Kit.ServerError(w, r, err)
 		return
@@ -79,6 +82,11 @@ func (h *Handler) Login(w http.ResponseWriter, r *http.Request) {
 		fail(wrong)
 		return
 	}
+	// Only someone who knows the password learns that an admin locked it.
+	if acct.LockedByAdmin {
+		fail("This account has been locked by an administrator.")
+		return
+	}
 	if h.Config.RequireConfirmedEmail && !acct.EmailConfirmed {
 		h.Kit.Render(w, r, http.StatusForbidden, pageLoginUnconfirm, web.View{Title: "Confirm your email", Data: form})
 		return
@@ -93,6 +101,10 @@ func (h *Handler) Login(w http.ResponseWriter, r *http.Request) {
 		}
 		return err
 	})
+	if errors.Is(err, store.ErrLockedOut) {
+		fail("This account is locked. Try again later.")
+		return
+	}
 	if err != nil {
 		h.Kit.ServerError(w, r, err)
 		return

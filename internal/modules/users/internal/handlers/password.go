@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/simplemodule-go/simplemodule/internal/modules/users/contracts"
-	"github.com/simplemodule-go/simplemodule/internal/modules/users/internal/password"
 	"github.com/simplemodule-go/simplemodule/internal/modules/users/internal/store"
 	"github.com/simplemodule-go/simplemodule/internal/platform/web"
 )
@@ -40,23 +39,43 @@ func (h *Handler) ChangePassword(w http.ResponseWriter, r *http.Request) {
 		h.Kit.ServerError(w, r, err)
 		return
 	}
-	ok, err := password.Verify(r.PostFormValue("current_password"), acct.PasswordHash)
-	if err != nil {
-		h.Kit.ServerError(w, r, err)
-		return
-	}
-	if !ok {
-		fail("Your current password is not correct.")
-		return
-	}
 	newPW := r.PostFormValue("new_password")
 	if msg := ValidNewPassword(newPW, r.PostFormValue("confirm_password")); msg != "" {
 		fail(msg)
 		return
 	}
+	// Wrong current passwords count towards the sign-in lockout, so a
+	// borrowed session cannot be used to guess the password.
+	wait, err := h.Store.ReserveSignIn(r.Context(), u.ID, maxFailedSignIns)
+	if err != nil {
+		h.Kit.ServerError(w, r, err)
+		return
+	}
+	if wait > 0 {
+		h.Kit.Throttled(w, r, wait, pageChangePassword, web.View{Title: "Change password"})
+		return
+	}
+	ok, err := h.verifyPassword(r.PostFormValue("current_password"), acct.PasswordHash)
+	if err != nil {
+		h.Kit.ServerError(w, r, err)
+		return
+	}
+	if !ok {
+		until, err := h.Store.RecordFailedSignIn(r.Context(), u.ID, maxFailedSignIns, signInLockout, h.Kit.ClientIP(r))
+		if err != nil {
+			h.Kit.ServerError(w, r, err)
+			return
+		}
+		if !until.IsZero() {
+			h.Kit.Throttled(w, r, until.Sub(h.Kit.Clock.Now()), pageChangePassword, web.View{Title: "Change password"})
+			return
+		}
+		fail("Your current password is not correct.")
+		return
+	}
 	keep := currentSessionHash(r)
 	err = h.Store.DB.InTx(r.Context(), func(tx *sql.Tx) error {
-		if err := h.Store.SetPasswordHash(r.Context(), tx, u.ID, h.Passwords.Hash(newPW)); err != nil {
+		if err := h.Store.SetPasswordHash(r.Context(), tx, u.ID, h.hashPassword(newPW)); err != nil {
 			return err
 		}
 		stamp, err := h.Store.RotateStamp(r.Context(), tx, u.ID)
@@ -100,6 +119,17 @@ func (h *Handler) ForgotPassword(w http.ResponseWriter, r *http.Request) {
 		h.Kit.ServerError(w, r, err)
 		return
 	default:
+		// One link per account per cooldown, silently: the answer stays the
+		// same, so the form can neither flood an inbox nor keep replacing
+		// the owner's link.
+		wait, err := h.emailCooldown(r.Context(), acct.ID, purposeReset)
+		if err != nil {
+			h.Kit.ServerError(w, r, err)
+			return
+		}
+		if wait > 0 {
+			break
+		}
 		if err := h.SendPasswordReset(r.Context(), acct, store.Audit{ActorID: acct.ID, ClientIP: h.Kit.ClientIP(r)}); err != nil {
 			h.Kit.ServerError(w, r, err)
 			return
@@ -155,7 +185,7 @@ func (h *Handler) ResetPassword(w http.ResponseWriter, r *http.Request) {
 		if err := h.Store.ConsumeToken(r.Context(), tx, acct.ID, purposeReset, acct.Email, form.Code); err != nil {
 			return err
 		}
-		if err := h.Store.SetPasswordHash(r.Context(), tx, acct.ID, h.Passwords.Hash(newPW)); err != nil {
+		if err := h.Store.SetPasswordHash(r.Context(), tx, acct.ID, h.hashPassword(newPW)); err != nil {
 			return err
 		}
 		if _, err := h.Store.RotateStamp(r.Context(), tx, acct.ID); err != nil {

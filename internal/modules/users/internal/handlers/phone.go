@@ -33,7 +33,7 @@ func (h *Handler) phoneLimits(r *http.Request) store.PhoneLimits {
 	return store.PhoneLimits{
 		CodeTTL: c.PhoneCodeTTL, ResendCooldown: c.PhoneResendCooldown, MaxAttempts: c.PhoneMaxAttempts,
 		SendsPerNumber: c.PhoneSendsPerNumber, SendsPerIP: c.PhoneSendsPerIP, Lockout: c.PhoneLockout,
-		Key: h.CodeKey, KeepSessionHash: currentSessionHash(r),
+		Key: h.CodeKey, IPKey: h.Kit.RateKey(r),
 	}
 }
 

@@ -38,7 +38,7 @@ func (h *Handler) Register(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ip := h.Kit.ClientIP(r)
-	acct, err := h.Store.CreateAccount(r.Context(), addr, h.Passwords.Hash(pw), false, nil, store.Audit{Action: "user.registered", ClientIP: ip})
+	acct, err := h.Store.CreateAccount(r.Context(), addr, h.hashPassword(pw), false, nil, store.Audit{Action: "user.registered", ClientIP: ip})
 	if errors.Is(err, store.ErrDuplicateEmail) {
 		h.Kit.Render(w, r, http.StatusUnprocessableEntity, pageRegister, web.View{Title: "Create account", Error: "An account with that email already exists. Sign in instead, or reset your password.", Data: form})
 		return

@@ -40,14 +40,21 @@ func (e *ThrottledError) Error() string {
 
 // PhoneLimits are the phone verification settings (SPEC §2, §4).
 type PhoneLimits struct {
-	CodeTTL         time.Duration
-	ResendCooldown  time.Duration
-	MaxAttempts     int
-	SendsPerNumber  int // per hour, 0 = no cap
-	SendsPerIP      int // per hour, 0 = no cap
-	Lockout         config.Lockout
-	Key             []byte // HMAC key for codes
-	KeepSessionHash string // session that survives the stamp rotation
+	CodeTTL        time.Duration
+	ResendCooldown time.Duration
+	MaxAttempts    int
+	SendsPerNumber int // per hour, 0 = no cap
+	SendsPerIP     int // per hour, 0 = no cap
+	Lockout        config.Lockout
+	Key            []byte // HMAC key for codes
+	IPKey          string // what the per-IP cap counts: the address, or its /64 for IPv6
+}
+
+func (l PhoneLimits) ipKey(clientIP string) string {
+	if l.IPKey != "" {
+		return l.IPKey
+	}
+	return clientIP
 }
 
 // PendingCode is the latest code of a user, as the phone page shows it.
@@ -119,7 +126,7 @@ func hourlyCap(ctx context.Context, tx *sql.Tx, column, value string, limit int,
 func (s *Store) IssuePhoneCode(ctx context.Context, userID, number, clientIP string, lim PhoneLimits, deliver func(tx *sql.Tx, code string, expires time.Time) error) error {
 	now := s.Clock.Now()
 	return s.DB.InTx(ctx, func(tx *sql.Tx) error {
-		if err := s.lockKeys(ctx, tx, "user:"+userID, "number:"+number, "ip:"+clientIP); err != nil {
+		if err := s.lockKeys(ctx, tx, "user:"+userID, "number:"+number, "ip:"+lim.ipKey(clientIP)); err != nil {
 			return err
 		}
 		if wait, err := s.phoneLockedFor(ctx, tx, userID, now); err != nil || wait > 0 {
@@ -141,7 +148,7 @@ func (s *Store) IssuePhoneCode(ctx context.Context, userID, number, clientIP str
 		for _, c := range []struct {
 			column, value string
 			limit         int
-		}{{"phone_number", number, lim.SendsPerNumber}, {"client_ip", clientIP, lim.SendsPerIP}} {
+		}{{"phone_number", number, lim.SendsPerNumber}, {"client_ip", lim.ipKey(clientIP), lim.SendsPerIP}} {
 			wait, err := hourlyCap(ctx, tx, c.column, c.value, c.limit, now)
 			if err != nil {
 				return err
@@ -163,7 +170,7 @@ func (s *Store) IssuePhoneCode(ctx context.Context, userID, number, clientIP str
 			return fmt.Errorf("store code: %w", err)
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO phone_sends (id, user_id, phone_number, client_ip, at) VALUES ($1, $2, $3, $4, $5)`,
-			NewID(), userID, number, clientIP, ms(now)); err != nil {
+			NewID(), userID, number, lim.ipKey(clientIP), ms(now)); err != nil {
 			return fmt.Errorf("record send: %w", err)
 		}
 		// Old rows only matter for an hour; trimming here keeps the table small.

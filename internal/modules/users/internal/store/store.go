@@ -253,36 +253,76 @@ func (s *Store) AuditTrail(ctx context.Context, subjectID string, limit, offset 
 	return out, rows.Err()
 }
 
-// RecordFailedSignIn counts a wrong password and locks the account for
-// lockFor once maxFailures is reached. It returns the lockout end (zero
-// when not locked).
+// ErrLockedOut means the account is locked out (or locked by an admin)
+// at the moment of signing in.
+var ErrLockedOut = errors.New("account locked out")
+
+// ReserveSignIn counts this attempt as a failure before the password is
+// checked, so parallel guesses cannot outrun the lockout: at most
+// maxFailures attempts are ever counted or in flight. It returns how long
+// to wait when the account is locked out or maxFailures attempts are
+// already counted; RecordSignIn clears the count on success.
+func (s *Store) ReserveSignIn(ctx context.Context, userID string, maxFailures int) (time.Duration, error) {
+	now := s.Clock.Now()
+	var n int
+	err := s.DB.QueryRowContext(ctx, `UPDATE users SET failed_sign_ins = failed_sign_ins + 1
+		WHERE id = $1 AND (lockout_end IS NULL OR lockout_end <= $2) AND failed_sign_ins < $3 RETURNING failed_sign_ins`,
+		userID, ms(now), maxFailures).Scan(&n)
+	if err == nil {
+		return 0, nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return 0, fmt.Errorf("reserve sign-in: %w", err)
+	}
+	var end sql.NullInt64
+	if err := s.DB.QueryRowContext(ctx, `SELECT lockout_end FROM users WHERE id = $1`, userID).Scan(&end); err != nil {
+		return 0, fmt.Errorf("read lockout: %w", err)
+	}
+	if until := fromMS(end); until.After(now) {
+		return until.Sub(now), nil
+	}
+	// maxFailures attempts are in flight: the one that fails last locks.
+	return time.Second, nil
+}
+
+// RecordFailedSignIn runs after a reserved attempt turned out wrong: once
+// maxFailures are counted it locks the account for lockFor. It returns the
+// lockout end (zero when not locked).
 func (s *Store) RecordFailedSignIn(ctx context.Context, userID string, maxFailures int, lockFor time.Duration, ip string) (time.Time, error) {
 	now := s.Clock.Now()
-	var lockedUntil time.Time
+	lockedUntil := now.Add(lockFor)
+	var locked bool
 	err := s.DB.InTx(ctx, func(tx *sql.Tx) error {
-		var n int
-		if err := tx.QueryRowContext(ctx, `UPDATE users SET failed_sign_ins = failed_sign_ins + 1 WHERE id = $1 RETURNING failed_sign_ins`, userID).Scan(&n); err != nil {
-			return fmt.Errorf("count failed sign-in: %w", err)
-		}
-		if n < maxFailures {
-			return nil
-		}
-		lockedUntil = now.Add(lockFor)
-		if _, err := tx.ExecContext(ctx, `UPDATE users SET failed_sign_ins = 0, lockout_end = $2 WHERE id = $1`, userID, ms(lockedUntil)); err != nil {
+		res, err := tx.ExecContext(ctx, `UPDATE users SET failed_sign_ins = 0, lockout_end = $2
+			WHERE id = $1 AND failed_sign_ins >= $3 AND (lockout_end IS NULL OR lockout_end <= $4)`, userID, ms(lockedUntil), maxFailures, ms(now))
+		if err != nil {
 			return fmt.Errorf("lock out: %w", err)
 		}
-		return s.WriteAudit(ctx, tx, Audit{SubjectID: userID, Action: "signin.locked_out", Detail: fmt.Sprintf("%d failed sign-ins", n), ClientIP: ip})
+		if n, _ := res.RowsAffected(); n != 1 {
+			return nil
+		}
+		locked = true
+		return s.WriteAudit(ctx, tx, Audit{SubjectID: userID, Action: "signin.locked_out", Detail: fmt.Sprintf("%d failed sign-ins", maxFailures), ClientIP: ip})
 	})
-	return lockedUntil, err
+	if err != nil || !locked {
+		return time.Time{}, err
+	}
+	return lockedUntil, nil
 }
 
 // RecordSignIn clears the failure count, stamps the last sign-in time and
-// starts the new session (via start) in one transaction.
+// starts the new session (via start) in one transaction. It refuses with
+// ErrLockedOut when the account became locked meanwhile.
 func (s *Store) RecordSignIn(ctx context.Context, userID string, start func(tx *sql.Tx) error) error {
 	return s.DB.InTx(ctx, func(tx *sql.Tx) error {
 		now := ms(s.Clock.Now())
-		if _, err := tx.ExecContext(ctx, `UPDATE users SET failed_sign_ins = 0, lockout_end = NULL, last_login_at = $2 WHERE id = $1`, userID, now); err != nil {
+		res, err := tx.ExecContext(ctx, `UPDATE users SET failed_sign_ins = 0, lockout_end = NULL, last_login_at = $2
+			WHERE id = $1 AND NOT locked_by_admin AND (lockout_end IS NULL OR lockout_end <= $2)`, userID, now)
+		if err != nil {
 			return fmt.Errorf("record sign-in: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return ErrLockedOut
 		}
 		// Expired sessions are dead already; sign-in is a cheap moment to drop them.
 		if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE expires_at <= $1`, now); err != nil {
@@ -298,6 +338,11 @@ func (s *Store) RotateStamp(ctx context.Context, tx Queryer, userID string) (str
 	stamp := NewStamp()
 	if _, err := tx.ExecContext(ctx, `UPDATE users SET security_stamp = $2 WHERE id = $1`, userID, stamp); err != nil {
 		return "", fmt.Errorf("rotate security stamp: %w", err)
+	}
+	// A password-reset link issued before a credential change must not
+	// outlive it.
+	if _, err := tx.ExecContext(ctx, `DELETE FROM user_tokens WHERE user_id = $1 AND purpose = 'reset-password' AND used_at IS NULL`, userID); err != nil {
+		return "", fmt.Errorf("revoke reset links: %w", err)
 	}
 	return stamp, nil
 }
