@@ -103,7 +103,7 @@ func build(ctx context.Context, db *database.DB, cfg config.Config, log *slog.Lo
 	if err != nil {
 		return nil, err
 	}
-	notifications.New(notifications.Deps{Users: um.Admin(), Outbox: ob, BaseURL: cfg.BaseURL, Log: log}).Subscribe(bus)
+	notifications.New(notifications.Deps{Users: um.Contacts(), Outbox: ob, BaseURL: cfg.BaseURL, Log: log}).Subscribe(bus)
 	am := admin.New(admin.Deps{Kit: kit, Users: um.Admin(), Log: log})
 	regs := []web.Registry{um.Registry(), am.Registry()}
 	if !cfg.Production() {

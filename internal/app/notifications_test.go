@@ -2,6 +2,8 @@ package app_test
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
@@ -9,6 +11,7 @@ import (
 	"time"
 
 	"github.com/simplemodule-go/simplemodule/internal/app/apptest"
+	"github.com/simplemodule-go/simplemodule/internal/modules/users/contracts"
 )
 
 // confirmedUser registers addr, confirms the email and returns the client.
@@ -101,6 +104,41 @@ func TestSendCodeOnlyQueues(t *testing.T) {
 		e.App.DB.QueryRowContext(context.Background(), `SELECT body FROM outbox WHERE channel = 'sms'`).Scan(&body)
 		if body != "" {
 			t.Errorf("after delivery the SMS body is still stored: %.20q…", body)
+		}
+	})
+}
+
+// Notices are written in the transaction of the change: when queuing one
+// fails, the change itself is rolled back, and when it succeeds the notice
+// is in the outbox the moment the change is visible.
+func TestNoticeCommitsWithTheChange(t *testing.T) {
+	apptest.ForEachDB(t, func(t *testing.T, db string) {
+		e := apptest.Start(t, db, nil)
+		c := confirmedUser(t, e, "tia@example.com")
+		fail := true
+		e.App.Bus.SubscribeTx(func(_ context.Context, _ *sql.Tx, ev any) error {
+			if _, ok := ev.(contracts.PhoneNumberChanged); ok && fail {
+				return errors.New("outbox unavailable")
+			}
+			return nil
+		})
+		res := c.Post("/account/manage", url.Values{"phone_number": {"+14155550132"}})
+		if res.Status != http.StatusInternalServerError {
+			t.Fatalf("with the notice failing: got %d, want 500", res.Status)
+		}
+		if _, ok := apptest.TestID(c.Get("/account/manage").Body, "phone-number"); ok {
+			t.Error("the number was stored although its notice could not be queued")
+		}
+		if n := e.Count(`SELECT COUNT(*) FROM audit_log WHERE action = 'phone.changed'`); n != 0 {
+			t.Errorf("audit rows of the rolled-back change: got %d, want 0", n)
+		}
+
+		fail = false
+		if res := c.Post("/account/manage", url.Values{"phone_number": {"+14155550132"}}); res.Status != http.StatusSeeOther {
+			t.Fatalf("profile save: got %d", res.Status)
+		}
+		if n := e.Count(`SELECT COUNT(*) FROM outbox WHERE recipient = 'tia@example.com' AND subject LIKE '%phone number%' AND status = 'queued'`); n != 1 {
+			t.Errorf("queued notices right after the change: got %d, want 1", n)
 		}
 	})
 }

@@ -5,6 +5,8 @@ package notifications
 
 import (
 	"context"
+	"database/sql"
+	"fmt"
 	"log/slog"
 
 	"github.com/simplemodule-go/simplemodule/internal/messaging/email"
@@ -14,14 +16,9 @@ import (
 	"github.com/simplemodule-go/simplemodule/internal/platform/phone"
 )
 
-// Users is what the module needs to know about a user.
-type Users interface {
-	Get(ctx context.Context, id string) (contracts.User, error)
-}
-
 // Deps is what the module needs from the composition root.
 type Deps struct {
-	Users   Users
+	Users   contracts.Contacts
 	Outbox  *outbox.Outbox
 	BaseURL string
 	Log     *slog.Logger
@@ -33,8 +30,13 @@ type Module struct{ d Deps }
 // New builds the module; call Subscribe to start listening.
 func New(d Deps) *Module { return &Module{d: d} }
 
-// Subscribe registers the module's event handler on bus.
-func (m *Module) Subscribe(bus *events.Bus) { bus.Subscribe(m.handle) }
+// Subscribe registers the module on bus: notices are queued inside the
+// transaction of the change (they commit or roll back with it), and the
+// outbox worker is woken once it has committed.
+func (m *Module) Subscribe(bus *events.Bus) {
+	bus.SubscribeTx(m.handle)
+	bus.Subscribe(func(context.Context, any) { m.d.Outbox.Kick() })
+}
 
 type data struct {
 	Old, New, Link string
@@ -96,45 +98,41 @@ func mask(number string) string {
 	return phone.Mask(number)
 }
 
-func (m *Module) handle(ctx context.Context, ev any) {
-	// The change has committed: a client that hangs up must not cancel its notice.
-	ctx = context.WithoutCancel(ctx)
+func (m *Module) handle(ctx context.Context, tx *sql.Tx, ev any) error {
 	password := m.d.BaseURL + "/account/manage/change-password"
 	switch e := ev.(type) {
 	case contracts.PhoneNumberChanged:
-		m.toConfirmed(ctx, e.UserID, mailPhoneChanged, data{Old: mask(e.OldNumber), New: mask(e.NewNumber), Verified: e.Verified, Link: password})
+		return m.toConfirmed(ctx, tx, e.UserID, mailPhoneChanged, data{Old: mask(e.OldNumber), New: mask(e.NewNumber), Verified: e.Verified, Link: password})
 	case contracts.PhoneNumberRemoved:
-		m.toConfirmed(ctx, e.UserID, mailPhoneRemoved, data{Old: mask(e.OldNumber), Link: password})
+		return m.toConfirmed(ctx, tx, e.UserID, mailPhoneRemoved, data{Old: mask(e.OldNumber), Link: password})
 	case contracts.PhoneReverificationForced:
-		m.toConfirmed(ctx, e.UserID, mailPhoneReverify, data{Old: mask(e.PhoneNumber), Link: m.d.BaseURL + "/account/manage/phone"})
+		return m.toConfirmed(ctx, tx, e.UserID, mailPhoneReverify, data{Old: mask(e.PhoneNumber), Link: m.d.BaseURL + "/account/manage/phone"})
 	case contracts.EmailReverificationForced:
 		// The address was confirmed until a moment ago: it is the right
 		// place to say what happened and where to go next.
-		m.send(ctx, e.Email, mailEmailReverify, data{Link: m.d.BaseURL + "/account/manage/email"})
+		return m.send(ctx, tx, e.Email, mailEmailReverify, data{Link: m.d.BaseURL + "/account/manage/email"})
 	}
+	return nil
 }
 
 // toConfirmed mails the user only when their address is confirmed: an
 // unconfirmed address may not be theirs.
-func (m *Module) toConfirmed(ctx context.Context, userID string, t email.Template, d data) {
-	u, err := m.d.Users.Get(ctx, userID)
+func (m *Module) toConfirmed(ctx context.Context, tx *sql.Tx, userID string, t email.Template, d data) error {
+	addr, confirmed, err := m.d.Users.ContactTx(ctx, tx, userID)
 	if err != nil {
-		m.d.Log.ErrorContext(ctx, "notification: look up user", "user_id", userID, "err", err)
-		return
+		return fmt.Errorf("notification: look up user: %w", err)
 	}
-	if u.EmailConfirmed {
-		m.send(ctx, u.Email, t, d)
+	if !confirmed {
+		return nil
 	}
+	return m.send(ctx, tx, addr, t, d)
 }
 
-func (m *Module) send(ctx context.Context, to string, t email.Template, d data) {
+func (m *Module) send(ctx context.Context, tx *sql.Tx, to string, t email.Template, d data) error {
 	msg, err := t.Render(to, d)
-	if err == nil {
-		_, err = m.d.Outbox.EnqueueEmail(ctx, m.d.Outbox.DB, msg, outbox.Options{Ref: "notify:" + to})
-	}
 	if err != nil {
-		m.d.Log.ErrorContext(ctx, "notification: queue email", "subject", msg.Subject, "err", err)
-		return
+		return fmt.Errorf("notification: render %q: %w", t.Subject, err)
 	}
-	m.d.Outbox.Kick()
+	_, err = m.d.Outbox.EnqueueEmail(ctx, tx, msg, outbox.Options{Ref: "notify:" + to})
+	return err
 }

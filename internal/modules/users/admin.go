@@ -2,6 +2,7 @@ package users
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 
@@ -53,20 +54,16 @@ func (s adminService) Get(ctx context.Context, id string) (contracts.User, error
 }
 
 func (s adminService) ForceEmailReverification(ctx context.Context, actorID, userID, clientIP string) error {
-	before, err := s.m.store.ForceEmailReverification(ctx, actorID, userID, clientIP)
-	if err != nil {
+	if err := s.m.store.ForceEmailReverification(ctx, actorID, userID, clientIP); err != nil {
 		return adminErr("force email re-verification", err)
 	}
-	s.m.h.Bus.Publish(ctx, contracts.EmailReverificationForced{UserID: userID, ActorID: actorID, Email: before.Email})
 	return nil
 }
 
 func (s adminService) ForcePhoneReverification(ctx context.Context, actorID, userID, clientIP string) error {
-	before, err := s.m.store.ForcePhoneReverification(ctx, actorID, userID, clientIP)
-	if err != nil {
+	if err := s.m.store.ForcePhoneReverification(ctx, actorID, userID, clientIP); err != nil {
 		return adminErr("force phone re-verification", err)
 	}
-	s.m.h.Bus.Publish(ctx, contracts.PhoneReverificationForced{UserID: userID, ActorID: actorID, PhoneNumber: before.PhoneNumber})
 	return nil
 }
 
@@ -107,4 +104,13 @@ func (s adminService) AuditTrail(ctx context.Context, userID string, limit, offs
 		out[i] = contracts.AuditEntry(e)
 	}
 	return out, nil
+}
+
+// Contacts returns the module's contact look-up for other modules.
+func (m *Module) Contacts() contracts.Contacts { return contactService{m: m} }
+
+type contactService struct{ m *Module }
+
+func (c contactService) ContactTx(ctx context.Context, tx *sql.Tx, userID string) (string, bool, error) {
+	return c.m.store.Contact(ctx, tx, userID)
 }

@@ -66,7 +66,7 @@ func New(d Deps) (*Module, error) {
 	if err != nil {
 		return nil, fmt.Errorf("invalid setting SIMPLEMODULE_PHONE_DEFAULT_REGION or SIMPLEMODULE_SMS_ALLOWED_COUNTRIES: %w", err)
 	}
-	st := &store.Store{DB: d.DB, Clock: d.Clock}
+	st := &store.Store{DB: d.DB, Clock: d.Clock, Bus: d.Bus}
 	h := &handlers.Handler{
 		Store:     st,
 		Kit:       d.Kit,

@@ -61,13 +61,8 @@ func (h *Handler) Manage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	flash := "Your profile has been updated."
-	if ch.Changed {
-		if number == "" {
-			h.publish(r.Context(), contracts.PhoneNumberRemoved{UserID: u.ID, OldNumber: ch.OldNumber})
-		} else {
-			h.publish(r.Context(), contracts.PhoneNumberChanged{UserID: u.ID, OldNumber: ch.OldNumber, NewNumber: number})
-			flash = "Your profile has been updated. Verify your new phone number to get the Verified badge."
-		}
+	if ch.Changed && number != "" {
+		flash = "Your profile has been updated. Verify your new phone number to get the Verified badge."
 	}
 	h.Kit.Redirect(w, r, "/account/manage", flash)
 }

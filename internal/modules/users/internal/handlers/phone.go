@@ -196,7 +196,7 @@ func (h *Handler) ConfirmPhone(w http.ResponseWriter, r *http.Request) {
 	}
 	ip := h.Kit.ClientIP(r)
 	keep := currentSessionHash(r)
-	res, err := h.Store.ConfirmPhoneCode(r.Context(), u.ID, number, r.PostFormValue("code"), ip, h.phoneLimits(r), func(tx *sql.Tx, stamp string) error {
+	_, err := h.Store.ConfirmPhoneCode(r.Context(), u.ID, number, r.PostFormValue("code"), ip, h.phoneLimits(r), func(tx *sql.Tx, stamp string) error {
 		return h.Sessions.EndOthers(r.Context(), tx, u.ID, keep, stamp)
 	})
 	var throttled *store.ThrottledError
@@ -213,11 +213,6 @@ func (h *Handler) ConfirmPhone(w http.ResponseWriter, r *http.Request) {
 		h.Kit.ServerError(w, r, err)
 		return
 	}
-	evs := []any{contracts.PhoneNumberConfirmed{UserID: u.ID, PhoneNumber: number}}
-	if res.OldNumber != number {
-		evs = append(evs, contracts.PhoneNumberChanged{UserID: u.ID, OldNumber: res.OldNumber, NewNumber: number, Verified: true})
-	}
-	h.publish(r.Context(), evs...)
 	h.Kit.Redirect(w, r, "/account/manage/phone", "Your phone number "+number+" is verified.")
 }
 
@@ -244,13 +239,9 @@ func (h *Handler) RemovePhone(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	u := currentUser(r)
-	old, err := h.Store.RemovePhoneNumber(r.Context(), u.ID, h.Kit.ClientIP(r))
-	if err != nil {
+	if _, err := h.Store.RemovePhoneNumber(r.Context(), u.ID, h.Kit.ClientIP(r)); err != nil {
 		h.Kit.ServerError(w, r, err)
 		return
-	}
-	if old != "" {
-		h.publish(r.Context(), contracts.PhoneNumberRemoved{UserID: u.ID, OldNumber: old})
 	}
 	h.Kit.Redirect(w, r, "/account/manage/phone", "Your phone number has been removed.")
 }

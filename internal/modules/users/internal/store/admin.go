@@ -107,11 +107,10 @@ func (s *Store) loadPageRoles(ctx context.Context, users []contracts.User, index
 }
 
 // ForceEmailReverification marks the user's email unverified and records
-// the admin as actor, in one transaction. It returns the account as it was
-// before the change.
-func (s *Store) ForceEmailReverification(ctx context.Context, actorID, userID, clientIP string) (Account, error) {
+// the admin as actor, in one transaction, and emits EmailReverificationForced.
+func (s *Store) ForceEmailReverification(ctx context.Context, actorID, userID, clientIP string) error {
 	var before Account
-	err := s.DB.InTx(ctx, func(tx *sql.Tx) error {
+	err := s.change(ctx, func(tx *sql.Tx, emit func(any) error) error {
 		var err error
 		if before, err = s.accountWhere(ctx, tx, "u.id = $1", userID); err != nil {
 			return err
@@ -128,18 +127,21 @@ func (s *Store) ForceEmailReverification(ctx context.Context, actorID, userID, c
 		if n, _ := res.RowsAffected(); n != 1 {
 			return contracts.ErrAlreadyUnverified
 		}
-		return s.WriteAudit(ctx, tx, Audit{ActorID: actorID, SubjectID: userID, Action: ActionEmailReverificationForced, Detail: before.Email, ClientIP: clientIP})
+		if err := s.WriteAudit(ctx, tx, Audit{ActorID: actorID, SubjectID: userID, Action: ActionEmailReverificationForced, Detail: before.Email, ClientIP: clientIP}); err != nil {
+			return err
+		}
+		return emit(contracts.EmailReverificationForced{UserID: userID, ActorID: actorID, Email: before.Email})
 	})
-	return before, err
+	return err
 }
 
 // ForcePhoneReverification marks the user's phone number unverified,
 // keeping the number, withdraws any pending code (a code sent before the
 // admin acted must not restore the badge) and records the admin as actor,
-// in one transaction. It returns the account as it was before the change.
-func (s *Store) ForcePhoneReverification(ctx context.Context, actorID, userID, clientIP string) (Account, error) {
+// in one transaction, and emits PhoneReverificationForced.
+func (s *Store) ForcePhoneReverification(ctx context.Context, actorID, userID, clientIP string) error {
 	var before Account
-	err := s.DB.InTx(ctx, func(tx *sql.Tx) error {
+	err := s.change(ctx, func(tx *sql.Tx, emit func(any) error) error {
 		// The same lock a code confirmation takes, so the two cannot interleave.
 		if err := s.lockKeys(ctx, tx, "user:"+userID); err != nil {
 			return err
@@ -165,9 +167,12 @@ func (s *Store) ForcePhoneReverification(ctx context.Context, actorID, userID, c
 		if _, err := tx.ExecContext(ctx, `DELETE FROM phone_codes WHERE user_id = $1 AND purpose = $2`, userID, PurposePhoneVerification); err != nil {
 			return fmt.Errorf("withdraw pending code: %w", err)
 		}
-		return s.WriteAudit(ctx, tx, Audit{ActorID: actorID, SubjectID: userID, Action: ActionPhoneReverificationForced, Detail: before.PhoneNumber, ClientIP: clientIP})
+		if err := s.WriteAudit(ctx, tx, Audit{ActorID: actorID, SubjectID: userID, Action: ActionPhoneReverificationForced, Detail: before.PhoneNumber, ClientIP: clientIP}); err != nil {
+			return err
+		}
+		return emit(contracts.PhoneReverificationForced{UserID: userID, ActorID: actorID, PhoneNumber: before.PhoneNumber})
 	})
-	return before, err
+	return err
 }
 
 // LockAccount sets locked_by_admin, ends every session of the user and

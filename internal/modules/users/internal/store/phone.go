@@ -10,6 +10,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/simplemodule-go/simplemodule/internal/modules/users/contracts"
 	"github.com/simplemodule-go/simplemodule/internal/platform/config"
 	"github.com/simplemodule-go/simplemodule/internal/platform/database"
 	"github.com/simplemodule-go/simplemodule/internal/platform/otp"
@@ -217,7 +218,7 @@ func (s *Store) ConfirmPhoneCode(ctx context.Context, userID, number, code, clie
 	now := s.Clock.Now()
 	var res ConfirmResult
 	var outcome error // a refusal that must still commit its counters
-	err := s.DB.InTx(ctx, func(tx *sql.Tx) error {
+	err := s.change(ctx, func(tx *sql.Tx, emit func(any) error) error {
 		if err := s.lockKeys(ctx, tx, "user:"+userID); err != nil {
 			return err
 		}
@@ -286,7 +287,16 @@ func (s *Store) ConfirmPhoneCode(ctx context.Context, userID, number, code, clie
 		if err := endOthers(tx, stamp); err != nil {
 			return err
 		}
-		return s.WriteAudit(ctx, tx, Audit{ActorID: userID, SubjectID: userID, Action: "phone.confirmed", Detail: describeChange(res.OldNumber, number), ClientIP: clientIP})
+		if err := s.WriteAudit(ctx, tx, Audit{ActorID: userID, SubjectID: userID, Action: "phone.confirmed", Detail: describeChange(res.OldNumber, number), ClientIP: clientIP}); err != nil {
+			return err
+		}
+		if err := emit(contracts.PhoneNumberConfirmed{UserID: userID, PhoneNumber: number}); err != nil {
+			return err
+		}
+		if res.OldNumber == number {
+			return nil
+		}
+		return emit(contracts.PhoneNumberChanged{UserID: userID, OldNumber: res.OldNumber, NewNumber: number, Verified: true})
 	})
 	if err != nil {
 		return ConfirmResult{}, err
@@ -328,7 +338,7 @@ func (s *Store) recordPhoneFailure(ctx context.Context, tx *sql.Tx, userID, clie
 func (s *Store) RemovePhoneNumber(ctx context.Context, userID, clientIP string) (string, error) {
 	now := s.Clock.Now()
 	var old sql.NullString
-	err := s.DB.InTx(ctx, func(tx *sql.Tx) error {
+	err := s.change(ctx, func(tx *sql.Tx, emit func(any) error) error {
 		// Serialised with ConfirmPhoneCode, so a confirmation in flight
 		// cannot store the number after it was removed.
 		if err := s.lockKeys(ctx, tx, "user:"+userID); err != nil {
@@ -348,7 +358,10 @@ func (s *Store) RemovePhoneNumber(ctx context.Context, userID, clientIP string) 
 		if !old.Valid {
 			return nil
 		}
-		return s.WriteAudit(ctx, tx, Audit{ActorID: userID, SubjectID: userID, Action: "phone.removed", Detail: old.String, ClientIP: clientIP})
+		if err := s.WriteAudit(ctx, tx, Audit{ActorID: userID, SubjectID: userID, Action: "phone.removed", Detail: old.String, ClientIP: clientIP}); err != nil {
+			return err
+		}
+		return emit(contracts.PhoneNumberRemoved{UserID: userID, OldNumber: old.String})
 	})
 	return old.String, err
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+
+	"github.com/simplemodule-go/simplemodule/internal/modules/users/contracts"
 )
 
 // PhoneChange describes what SetPhoneNumber did.
@@ -16,10 +18,11 @@ type PhoneChange struct {
 // SetPhoneNumber stores number (E.164, or "" to clear it) as UNVERIFIED,
 // unless it equals the stored number, which then keeps its status. This is
 // the only path that changes a number without a code, so it always resets
-// the confirmation (SPEC §1 step 5).
+// the confirmation (SPEC §1 step 5). It emits PhoneNumberChanged or
+// PhoneNumberRemoved.
 func (s *Store) SetPhoneNumber(ctx context.Context, userID, number string, audit Audit) (PhoneChange, error) {
 	var ch PhoneChange
-	err := s.DB.InTx(ctx, func(tx *sql.Tx) error {
+	err := s.change(ctx, func(tx *sql.Tx, emit func(any) error) error {
 		var old sql.NullString
 		if err := tx.QueryRowContext(ctx, `SELECT phone_number FROM users WHERE id = $1`, userID).Scan(&old); err != nil {
 			return fmt.Errorf("read phone number: %w", err)
@@ -40,7 +43,13 @@ func (s *Store) SetPhoneNumber(ctx context.Context, userID, number string, audit
 		if audit.Detail == "" {
 			audit.Detail = describeChange(ch.OldNumber, number)
 		}
-		return s.WriteAudit(ctx, tx, audit)
+		if err := s.WriteAudit(ctx, tx, audit); err != nil {
+			return err
+		}
+		if number == "" {
+			return emit(contracts.PhoneNumberRemoved{UserID: userID, OldNumber: ch.OldNumber})
+		}
+		return emit(contracts.PhoneNumberChanged{UserID: userID, OldNumber: ch.OldNumber, NewNumber: number})
 	})
 	return ch, err
 }

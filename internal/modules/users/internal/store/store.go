@@ -18,6 +18,7 @@ import (
 	"github.com/simplemodule-go/simplemodule/internal/modules/users/contracts"
 	"github.com/simplemodule-go/simplemodule/internal/platform/clock"
 	"github.com/simplemodule-go/simplemodule/internal/platform/database"
+	"github.com/simplemodule-go/simplemodule/internal/platform/events"
 )
 
 // Errors the store returns for expected conditions.
@@ -33,6 +34,7 @@ var (
 type Store struct {
 	DB    *database.DB
 	Clock clock.Clock
+	Bus   *events.Bus // events emitted by changes; nil in tools that need none
 
 	auditSeq atomic.Uint64 // orders audit rows written in the same millisecond
 }
@@ -200,6 +202,41 @@ func (s *Store) CreateAccount(ctx context.Context, email, passwordHash string, e
 		return s.WriteAudit(ctx, tx, audit)
 	})
 	return a, err
+}
+
+// change runs fn in one transaction. Events fn emits reach transactional
+// subscribers inside it (so, e.g., a notification commits with the change)
+// and every other subscriber after the commit.
+func (s *Store) change(ctx context.Context, fn func(tx *sql.Tx, emit func(event any) error) error) error {
+	var emitted []any
+	err := s.DB.InTx(ctx, func(tx *sql.Tx) error {
+		emitted = emitted[:0]
+		return fn(tx, func(event any) error {
+			emitted = append(emitted, event)
+			if s.Bus == nil {
+				return nil
+			}
+			return s.Bus.PublishTx(ctx, tx, event)
+		})
+	})
+	if err != nil || s.Bus == nil {
+		return err
+	}
+	for _, ev := range emitted {
+		s.Bus.Publish(ctx, ev)
+	}
+	return nil
+}
+
+// Contact returns, inside q, the user's email and whether it is confirmed.
+func (s *Store) Contact(ctx context.Context, q Queryer, userID string) (string, bool, error) {
+	var addr string
+	var confirmed bool
+	err := q.QueryRowContext(ctx, `SELECT email, email_confirmed FROM users WHERE id = $1`, userID).Scan(&addr, &confirmed)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", false, ErrNotFound
+	}
+	return addr, confirmed, err
 }
 
 // WriteAudit records one audit entry inside q (normally the transaction
