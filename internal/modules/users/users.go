@@ -158,7 +158,7 @@ func (m *Module) CreateUser(ctx context.Context, addr, pw string, admin bool) (c
 	if admin {
 		roles = []string{contracts.RoleAdmin}
 	}
-	a, err := m.store.CreateAccount(ctx, addr, m.h.Passwords.Hash(pw), true, roles, store.Audit{Action: "user.created", Detail: "command line"})
+	a, err := m.store.CreateAccount(ctx, addr, m.h.Passwords.Hash(pw), true, roles, store.Audit{Action: "user.created", Detail: "command line"}, nil)
 	return a.User, err
 }
 

@@ -25,8 +25,12 @@ const (
 // sendConfirmationEmail issues a confirmation link for addr and queues the
 // email in the same transaction.
 func (h *Handler) sendConfirmationEmail(ctx context.Context, userID, addr string) error {
-	return h.mailLink(ctx, linkMail{UserID: userID, To: addr, Purpose: purposeConfirm, Target: store.NormalizeEmail(addr),
-		TTL: h.Config.EmailTokenTTL, Path: "/account/confirm-email", Template: mailConfirm})
+	return h.mailLink(ctx, h.confirmationMail(userID, addr))
+}
+
+func (h *Handler) confirmationMail(userID, addr string) linkMail {
+	return linkMail{UserID: userID, To: addr, Purpose: purposeConfirm, Target: store.NormalizeEmail(addr),
+		TTL: h.Config.EmailTokenTTL, Path: "/account/confirm-email", Template: mailConfirm}
 }
 
 type confirmView struct {

@@ -94,32 +94,35 @@ type linkMail struct {
 // mailLink issues the token and queues the email in one transaction, then
 // wakes the outbox worker.
 func (h *Handler) mailLink(ctx context.Context, m linkMail) error {
-	err := h.Store.DB.InTx(ctx, func(tx *sql.Tx) error {
-		raw, err := h.Store.IssueToken(ctx, tx, m.UserID, m.Purpose, m.Target, m.TTL)
-		if err != nil {
-			return err
-		}
-		if m.Audit != nil {
-			if err := h.Store.WriteAudit(ctx, tx, *m.Audit); err != nil {
-				return err
-			}
-		}
-		if m.Silent {
-			return nil
-		}
-		q := url.Values{"userId": {m.UserID}}
-		for k, v := range m.Query {
-			q[k] = v
-		}
-		q.Set("code", raw)
-		data := mailData{Link: h.link(m.Path, q), TTL: humanTTL(m.TTL)}
-		return h.queueEmail(ctx, tx, m.Template, m.To, data, h.Kit.Clock.Now().Add(m.TTL))
-	})
-	if err != nil {
+	if err := h.Store.DB.InTx(ctx, func(tx *sql.Tx) error { return h.mailLinkTx(ctx, tx, m) }); err != nil {
 		return err
 	}
 	h.Outbox.Kick()
 	return nil
+}
+
+// mailLinkTx is mailLink inside the caller's transaction; the caller kicks
+// the outbox after committing.
+func (h *Handler) mailLinkTx(ctx context.Context, tx *sql.Tx, m linkMail) error {
+	raw, err := h.Store.IssueToken(ctx, tx, m.UserID, m.Purpose, m.Target, m.TTL)
+	if err != nil {
+		return err
+	}
+	if m.Audit != nil {
+		if err := h.Store.WriteAudit(ctx, tx, *m.Audit); err != nil {
+			return err
+		}
+	}
+	if m.Silent {
+		return nil
+	}
+	q := url.Values{"userId": {m.UserID}}
+	for k, v := range m.Query {
+		q[k] = v
+	}
+	q.Set("code", raw)
+	data := mailData{Link: h.link(m.Path, q), TTL: humanTTL(m.TTL)}
+	return h.queueEmail(ctx, tx, m.Template, m.To, data, h.Kit.Clock.Now().Add(m.TTL))
 }
 
 // humanTTL says a lifetime the way a person would: "1 hour", "24 hours", "10 minutes".

@@ -38,7 +38,8 @@ func (h *Handler) Register(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ip := h.Kit.ClientIP(r)
-	acct, err := h.Store.CreateAccount(r.Context(), addr, h.hashPassword(pw), false, nil, store.Audit{Action: "user.registered", ClientIP: ip})
+	acct, err := h.Store.CreateAccount(r.Context(), addr, h.hashPassword(pw), false, nil, store.Audit{Action: "user.registered", ClientIP: ip},
+		func(tx *sql.Tx, a store.Account) error { return h.mailLinkTx(r.Context(), tx, h.confirmationMail(a.ID, a.Email)) })
 	if errors.Is(err, store.ErrDuplicateEmail) {
 		h.Kit.Render(w, r, http.StatusUnprocessableEntity, pageRegister, web.View{Title: "Create account", Error: "An account with that email already exists. Sign in instead, or reset your password.", Data: form})
 		return
@@ -47,9 +48,7 @@ func (h *Handler) Register(w http.ResponseWriter, r *http.Request) {
 		h.Kit.ServerError(w, r, err)
 		return
 	}
-	if err := h.sendConfirmationEmail(r.Context(), acct.ID, acct.Email); err != nil {
-		h.Log.ErrorContext(r.Context(), "issue confirmation link", "err", err)
-	}
+	h.Outbox.Kick()
 	if h.Config.RequireConfirmedEmail {
 		h.Kit.Redirect(w, r, "/account/login", "Account created. We sent a confirmation link to "+acct.Email+"; confirm your address, then sign in.")
 		return

@@ -179,8 +179,9 @@ func (s *Store) AccountBySession(ctx context.Context, idHash string) (Account, s
 	return a, sessionStamp, nil
 }
 
-// CreateAccount inserts a user with the given roles.
-func (s *Store) CreateAccount(ctx context.Context, email, passwordHash string, emailConfirmed bool, roles []string, audit Audit) (Account, error) {
+// CreateAccount inserts a user with the given roles; also, when set, runs
+// inside the same transaction (to queue the confirmation email with it).
+func (s *Store) CreateAccount(ctx context.Context, email, passwordHash string, emailConfirmed bool, roles []string, audit Audit, also func(tx *sql.Tx, a Account) error) (Account, error) {
 	now := s.Clock.Now()
 	a := Account{User: contracts.User{ID: NewID(), Email: strings.TrimSpace(email), EmailConfirmed: emailConfirmed, CreatedAt: now, Roles: roles},
 		PasswordHash: passwordHash, SecurityStamp: NewStamp()}
@@ -199,7 +200,13 @@ func (s *Store) CreateAccount(ctx context.Context, email, passwordHash string, e
 			}
 		}
 		audit.SubjectID = a.ID
-		return s.WriteAudit(ctx, tx, audit)
+		if err := s.WriteAudit(ctx, tx, audit); err != nil {
+			return err
+		}
+		if also != nil {
+			return also(tx, a)
+		}
+		return nil
 	})
 	return a, err
 }
