@@ -51,11 +51,7 @@ func (h *Handler) Manage(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if err := h.Store.UpdateDisplayName(r.Context(), h.Store.DB, u.ID, name); err != nil {
-		h.Kit.ServerError(w, r, err)
-		return
-	}
-	ch, err := h.Store.SetPhoneNumber(r.Context(), u.ID, number, store.Audit{ActorID: u.ID, Action: "phone.changed", ClientIP: h.Kit.ClientIP(r)})
+	ch, err := h.Store.SaveProfile(r.Context(), u.ID, name, number, store.Audit{ActorID: u.ID, Action: "phone.changed", ClientIP: h.Kit.ClientIP(r)})
 	if err != nil {
 		h.Kit.ServerError(w, r, err)
 		return

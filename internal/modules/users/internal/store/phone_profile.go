@@ -8,21 +8,25 @@ import (
 	"github.com/simplemodule-go/simplemodule/internal/modules/users/contracts"
 )
 
-// PhoneChange describes what SetPhoneNumber did.
+// PhoneChange describes what SaveProfile did to the phone number.
 type PhoneChange struct {
 	Changed   bool
 	OldNumber string
 	NewNumber string
 }
 
-// SetPhoneNumber stores number (E.164, or "" to clear it) as UNVERIFIED,
-// unless it equals the stored number, which then keeps its status. This is
+// SaveProfile stores the display name and the phone number (E.164, or "" to
+// clear it) in one transaction. A changed number is stored UNVERIFIED; the
+// same number keeps its status. This is
 // the only path that changes a number without a code, so it always resets
 // the confirmation (SPEC §1 step 5). It emits PhoneNumberChanged or
 // PhoneNumberRemoved.
-func (s *Store) SetPhoneNumber(ctx context.Context, userID, number string, audit Audit) (PhoneChange, error) {
+func (s *Store) SaveProfile(ctx context.Context, userID, displayName, number string, audit Audit) (PhoneChange, error) {
 	var ch PhoneChange
 	err := s.change(ctx, func(tx *sql.Tx, emit func(any) error) error {
+		if _, err := tx.ExecContext(ctx, `UPDATE users SET display_name = $2 WHERE id = $1`, userID, displayName); err != nil {
+			return fmt.Errorf("set display name: %w", err)
+		}
 		var old sql.NullString
 		if err := tx.QueryRowContext(ctx, `SELECT phone_number FROM users WHERE id = $1`, userID).Scan(&old); err != nil {
 			return fmt.Errorf("read phone number: %w", err)

@@ -400,11 +400,6 @@ func (s *Store) SetPasswordHash(ctx context.Context, tx Queryer, userID, hash st
 	return nil
 }
 
-// UpdateDisplayName changes the display name.
-func (s *Store) UpdateDisplayName(ctx context.Context, q Queryer, userID, name string) error {
-	_, err := q.ExecContext(ctx, `UPDATE users SET display_name = $2 WHERE id = $1`, userID, name)
-	return err
-}
 
 // TokenHash is the stored form of a link token.
 func TokenHash(raw string) string {
