@@ -24,18 +24,12 @@ func (h *handler) requireAdmin(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		u, ok := contracts.UserFrom(r.Context())
 		if !ok {
-			back := r.URL.Path
-			switch {
-			case r.Method != http.MethodGet && r.Method != http.MethodHead:
-				// A form cannot be replayed after sign-in; go back to where it was.
-				back = "/admin/users"
-				if id := r.PathValue("id"); id != "" {
-					back = securityURL(id)
-				}
-			case r.URL.RawQuery != "":
-				back += "?" + r.URL.RawQuery
+			// A form cannot be replayed after sign-in; go back to where it was.
+			back := "/admin/users"
+			if id := r.PathValue("id"); id != "" {
+				back = securityURL(id)
 			}
-			http.Redirect(w, r, "/account/login?return_url="+url.QueryEscape(back), http.StatusSeeOther)
+			web.RedirectToSignIn(w, r, back)
 			return
 		}
 		if !u.HasRole(contracts.RoleAdmin) {

@@ -172,6 +172,20 @@ func (k *Kit) trusted(ip netip.Addr) bool {
 	return false
 }
 
+// RedirectToSignIn answers an anonymous request for a signed-in page with
+// 303 to the sign-in page, which returns to back afterwards. A GET returns
+// to itself (query included); a form cannot be replayed, so other methods
+// return to back.
+func RedirectToSignIn(w http.ResponseWriter, r *http.Request, back string) {
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		back = r.URL.Path
+		if r.URL.RawQuery != "" {
+			back += "?" + r.URL.RawQuery
+		}
+	}
+	http.Redirect(w, r, "/account/login?return_url="+url.QueryEscape(back), http.StatusSeeOther)
+}
+
 // SafeReturnURL returns raw when it is a path on this site, otherwise fallback.
 // It refuses absolute URLs, scheme-relative "//host" and backslash tricks.
 func SafeReturnURL(raw, fallback string) string {

@@ -102,13 +102,7 @@ func (h *Handler) Authenticate(next http.Handler) http.Handler {
 func (h *Handler) RequireUser(next http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if _, ok := contracts.UserFrom(r.Context()); !ok {
-			back := r.URL.Path
-			if r.Method != http.MethodGet {
-				back = "/account/manage"
-			} else if r.URL.RawQuery != "" {
-				back += "?" + r.URL.RawQuery
-			}
-			http.Redirect(w, r, "/account/login?return_url="+url.QueryEscape(back), http.StatusSeeOther)
+			web.RedirectToSignIn(w, r, "/account/manage")
 			return
 		}
 		next(w, r)
