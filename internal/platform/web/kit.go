@@ -55,14 +55,19 @@ func (k *Kit) Render(w http.ResponseWriter, r *http.Request, status int, page st
 	w.Write(body)
 }
 
-// Throttled renders page with 429, Retry-After in whole seconds and a message.
+// Throttled renders page with 429, Retry-After in whole seconds and a
+// message: v.Error, when set, says why (e.g. "A code was sent a moment
+// ago."), and the page adds how long to wait.
 func (k *Kit) Throttled(w http.ResponseWriter, r *http.Request, retryAfter time.Duration, page string, v View) {
 	secs := int((retryAfter + time.Second - 1) / time.Second)
 	if secs < 1 {
 		secs = 1
 	}
 	w.Header().Set("Retry-After", fmt.Sprint(secs))
-	v.Error = "Too many attempts. Please wait " + humanSeconds(secs) + " and try again."
+	if v.Error == "" {
+		v.Error = "Too many attempts."
+	}
+	v.Error += " Please wait " + humanSeconds(secs) + " and try again."
 	k.Render(w, r, http.StatusTooManyRequests, page, v)
 }
 

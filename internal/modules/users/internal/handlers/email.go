@@ -106,7 +106,7 @@ func (h *Handler) ManageEmail(w http.ResponseWriter, r *http.Request) {
 		h.Kit.ServerError(w, r, err)
 		return
 	} else if wait > 0 {
-		h.Kit.Throttled(w, r, wait, pageManageEmail, web.View{Title: "Email", Data: manageEmailView{Email: u.Email, Confirmed: u.EmailConfirmed}})
+		h.Kit.Throttled(w, r, wait, pageManageEmail, web.View{Title: "Email", Error: "We sent you an email a moment ago.", Data: manageEmailView{Email: u.Email, Confirmed: u.EmailConfirmed}})
 		return
 	}
 	if purpose == purposeConfirm {

@@ -59,7 +59,7 @@ func (h *Handler) Login(w http.ResponseWriter, r *http.Request) {
 	}
 	if wait > 0 {
 		h.verifyPassword("", h.dummyHash()) // same cost as a real attempt
-		h.Kit.Throttled(w, r, wait, pageLogin, web.View{Title: "Sign in", Data: form})
+		h.Kit.Throttled(w, r, wait, pageLogin, web.View{Title: "Sign in", Error: "This account is locked after too many failed sign-ins.", Data: form})
 		return
 	}
 	ok, err := h.verifyPassword(r.PostFormValue("password"), acct.PasswordHash)
@@ -76,7 +76,7 @@ func (h *Handler) Login(w http.ResponseWriter, r *http.Request) {
 		}
 		if !until.IsZero() {
 			h.Log.WarnContext(r.Context(), "account locked out after failed sign-ins", "user_id", acct.ID, "client_ip", ip)
-			h.Kit.Throttled(w, r, until.Sub(now), pageLogin, web.View{Title: "Sign in", Data: form})
+			h.Kit.Throttled(w, r, until.Sub(now), pageLogin, web.View{Title: "Sign in", Error: "Too many failed sign-ins: this account is locked for a while.", Data: form})
 			return
 		}
 		fail(wrong)

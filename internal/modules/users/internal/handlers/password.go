@@ -52,7 +52,7 @@ func (h *Handler) ChangePassword(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if wait > 0 {
-		h.Kit.Throttled(w, r, wait, pageChangePassword, web.View{Title: "Change password"})
+		h.Kit.Throttled(w, r, wait, pageChangePassword, web.View{Title: "Change password", Error: "This account is locked after too many wrong passwords."})
 		return
 	}
 	ok, err := h.verifyPassword(r.PostFormValue("current_password"), acct.PasswordHash)
@@ -67,7 +67,7 @@ func (h *Handler) ChangePassword(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if !until.IsZero() {
-			h.Kit.Throttled(w, r, until.Sub(h.Kit.Clock.Now()), pageChangePassword, web.View{Title: "Change password"})
+			h.Kit.Throttled(w, r, until.Sub(h.Kit.Clock.Now()), pageChangePassword, web.View{Title: "Change password", Error: "Too many wrong passwords: this account is locked for a while."})
 			return
 		}
 		fail("Your current password is not correct.")
@@ -215,7 +215,7 @@ func tokenMessage(err error, what string) string {
 	case "reset":
 		again = `Request a new one from "Forgot password".`
 	case "confirm":
-		again = "Sign in and send a new confirmation email."
+		again = "Send yourself a new confirmation link."
 	}
 	switch {
 	case errors.Is(err, store.ErrTokenExpired):

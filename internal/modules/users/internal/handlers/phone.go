@@ -140,7 +140,7 @@ func (h *Handler) SendPhoneCode(w http.ResponseWriter, r *http.Request) {
 	var throttled *store.ThrottledError
 	if errors.As(err, &throttled) {
 		h.Log.InfoContext(r.Context(), "phone code throttled", "user_id", u.ID, "reason", throttled.Reason, "client_ip", ip)
-		h.renderPhone(w, r, 0, "", input, throttled.RetryAfter)
+		h.renderPhone(w, r, 0, throttleMessage(throttled.Reason), input, throttled.RetryAfter)
 		return
 	}
 	if err != nil {
@@ -149,7 +149,7 @@ func (h *Handler) SendPhoneCode(w http.ResponseWriter, r *http.Request) {
 	}
 	h.Outbox.Kick()
 	h.publish(r.Context(), contracts.PhoneVerificationCodeSent{UserID: u.ID, PhoneNumber: number})
-	h.Kit.Redirect(w, r, "/account/manage/phone", fmt.Sprintf("We sent a 6-digit code to %s. It expires in %s.", number, minutes(h.Config.PhoneCodeTTL)))
+	h.Kit.Redirect(w, r, "/account/manage/phone", "Code sent. Enter it below.")
 }
 
 // deliveryMessage explains a failed SMS. Provider codes that mean the number
@@ -203,7 +203,7 @@ func (h *Handler) ConfirmPhone(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case errors.As(err, &throttled):
 		h.Log.WarnContext(r.Context(), "phone verification locked", "user_id", u.ID, "client_ip", ip)
-		h.renderPhone(w, r, 0, "", "", throttled.RetryAfter)
+		h.renderPhone(w, r, 0, throttleMessage(throttled.Reason), "", throttled.RetryAfter)
 		return
 	case err != nil:
 		if msg := codeMessage(err); msg != "" {
@@ -214,6 +214,22 @@ func (h *Handler) ConfirmPhone(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.Kit.Redirect(w, r, "/account/manage/phone", "Your phone number "+number+" is verified.")
+}
+
+// throttleMessage says why a phone action is throttled; Kit.Throttled adds
+// how long to wait.
+func throttleMessage(reason string) string {
+	switch reason {
+	case "cooldown":
+		return "A code was sent a moment ago."
+	case "locked":
+		return "Too many wrong codes, so phone verification is locked for a while."
+	case "phone_number cap":
+		return "Too many codes were sent to this number in the last hour."
+	case "client_ip cap":
+		return "Too many codes were requested from your network in the last hour."
+	}
+	return "Too many attempts."
 }
 
 // codeMessage explains a refused code to a person; "" for other errors.
