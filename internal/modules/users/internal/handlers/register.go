@@ -39,7 +39,9 @@ func (h *Handler) Register(w http.ResponseWriter, r *http.Request) {
 	}
 	ip := h.Kit.ClientIP(r)
 	acct, err := h.Store.CreateAccount(r.Context(), addr, h.hashPassword(pw), false, nil, store.Audit{Action: "user.registered", ClientIP: ip},
-		func(tx *sql.Tx, a store.Account) error { return h.mailLinkTx(r.Context(), tx, h.confirmationMail(a.ID, a.Email)) })
+		func(tx *sql.Tx, a store.Account) error {
+			return h.mailLinkTx(r.Context(), tx, h.confirmationMail(a.ID, a.Email))
+		})
 	if errors.Is(err, store.ErrDuplicateEmail) {
 		h.Kit.Render(w, r, http.StatusUnprocessableEntity, pageRegister, web.View{Title: "Create account", Error: "An account with that email already exists. Sign in instead, or reset your password.", Data: form})
 		return

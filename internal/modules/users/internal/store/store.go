@@ -400,7 +400,6 @@ func (s *Store) SetPasswordHash(ctx context.Context, tx Queryer, userID, hash st
 	return nil
 }
 
-
 // TokenHash is the stored form of a link token.
 func TokenHash(raw string) string {
 	h := sha256.Sum256([]byte(raw))
