@@ -314,6 +314,10 @@ func (s *Store) recordPhoneFailure(ctx context.Context, tx *sql.Tx, userID, clie
 	if _, err := tx.ExecContext(ctx, `INSERT INTO phone_failures (id, user_id, at) VALUES ($1, $2, $3)`, NewID(), userID, ms(now)); err != nil {
 		return fmt.Errorf("record failure: %w", err)
 	}
+	// Failures older than the window no longer count; drop them.
+	if _, err := tx.ExecContext(ctx, `DELETE FROM phone_failures WHERE user_id = $1 AND at <= $2`, userID, ms(now.Add(-lim.Lockout.Window))); err != nil {
+		return fmt.Errorf("trim failures: %w", err)
+	}
 	var n int
 	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM phone_failures WHERE user_id = $1 AND at > $2`, userID, ms(now.Add(-lim.Lockout.Window))).Scan(&n); err != nil {
 		return fmt.Errorf("count failures: %w", err)
