@@ -54,11 +54,9 @@ func (m *Module) Registry() web.Registry {
 	routes := []web.Route{
 		{Pattern: "GET /admin/users", Pages: []string{pageUsers}, Handler: http.HandlerFunc(h.usersIndex)},
 		{Pattern: "GET /admin/users/{id}/edit", Pages: []string{pageEdit, pageNotFound}, Handler: http.HandlerFunc(h.userEdit)},
-		{Pattern: "POST /admin/users/{id}/force-reverify", Pages: []string{pageEdit, pageNotFound}, Handler: http.HandlerFunc(h.userForceReverify)},
-		{Pattern: "POST /admin/users/{id}/force-phone-reverify", Pages: []string{pageEdit, pageNotFound}, Handler: http.HandlerFunc(h.userForcePhoneReverify)},
-		{Pattern: "POST /admin/users/{id}/lock", Pages: []string{pageEdit, pageNotFound}, Handler: http.HandlerFunc(h.userLock)},
-		{Pattern: "POST /admin/users/{id}/unlock", Pages: []string{pageEdit, pageNotFound}, Handler: http.HandlerFunc(h.userUnlock)},
-		{Pattern: "POST /admin/users/{id}/send-password-reset", Pages: []string{pageEdit, pageNotFound}, Handler: http.HandlerFunc(h.userSendPasswordReset)},
+	}
+	for _, a := range h.userActionRoutes() {
+		routes = append(routes, web.Route{Pattern: a.pattern, Pages: []string{pageEdit, pageNotFound}, Handler: a.handler})
 	}
 	for i := range routes {
 		routes[i].Pages = append(routes[i].Pages, pageForbidden)
