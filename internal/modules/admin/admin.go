@@ -55,9 +55,7 @@ func (m *Module) Registry() web.Registry {
 		{Pattern: "GET /admin/users", Pages: []string{pageUsers}, Handler: http.HandlerFunc(h.usersIndex)},
 		{Pattern: "GET /admin/users/{id}/edit", Pages: []string{pageEdit, pageNotFound}, Handler: http.HandlerFunc(h.userEdit)},
 	}
-	for _, a := range h.userActionRoutes() {
-		routes = append(routes, web.Route{Pattern: a.pattern, Pages: []string{pageEdit, pageNotFound}, Handler: a.handler})
-	}
+	routes = append(routes, h.userActionRoutes()...)
 	for i := range routes {
 		routes[i].Pages = append(routes[i].Pages, pageForbidden)
 		routes[i].Handler = h.requireAdmin(routes[i].Handler)
