@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/simplemodule-go/simplemodule/internal/app/apptest"
 	"github.com/simplemodule-go/simplemodule/internal/platform/config"
@@ -145,5 +146,51 @@ func TestPerIPCapGroupsIPv6By64(t *testing.T) {
 		if !slices.Equal(got, want) {
 			t.Errorf("answers: got %v, want %v (the third address shares the first two's /64; the fourth does not)", got, want)
 		}
+	})
+}
+
+func TestRegistrationCapPerNetwork(t *testing.T) {
+	apptest.ForEachDB(t, func(t *testing.T, db string) {
+		e := apptest.Start(t, db, func(c *config.Config) { c.RegistrationsPerIP = 3 })
+		register := func(i int) *apptest.Response {
+			return e.NewClient().Post("/account/register", url.Values{"email": {"r" + strconv.Itoa(i) + "@example.com"}, "password": {"password123"}, "confirm_password": {"password123"}})
+		}
+		for i := range 3 {
+			if res := register(i); res.Status != http.StatusSeeOther {
+				t.Fatalf("registration %d: got %d, want 303", i+1, res.Status)
+			}
+		}
+		res := register(3)
+		if res.Status != http.StatusTooManyRequests || res.Header.Get("Retry-After") != "3600" {
+			t.Errorf("4th registration in the hour: got %d Retry-After %q, want 429 and 3600", res.Status, res.Header.Get("Retry-After"))
+		}
+		if n := e.Count(`SELECT COUNT(*) FROM users`); n != 3 {
+			t.Errorf("accounts: got %d, want 3", n)
+		}
+		e.Clock.Advance(time.Hour + time.Second)
+		if res := register(4); res.Status != http.StatusSeeOther {
+			t.Errorf("after an hour: got %d, want 303", res.Status)
+		}
+	})
+}
+
+// Failed sign-ins from one network, spread over many accounts, pause
+// sign-in from that network; other accounts' lockouts are not what stops it.
+func TestSignInFailureCapPerNetwork(t *testing.T) {
+	apptest.ForEachDB(t, func(t *testing.T, db string) {
+		e := apptest.Start(t, db, func(c *config.Config) { c.SignInFailuresPerIP = 5 })
+		e.NewClient().Register("real@example.com", "password123")
+		for i := range 5 { // one guess each at five accounts, some of which do not exist
+			res := e.NewClient().Post("/account/login", url.Values{"email": {"user" + strconv.Itoa(i) + "@example.com"}, "password": {"Summer2026!"}})
+			if res.Status != http.StatusUnprocessableEntity {
+				t.Fatalf("guess %d: got %d, want 422", i+1, res.Status)
+			}
+		}
+		res := e.NewClient().Post("/account/login", url.Values{"email": {"real@example.com"}, "password": {"password123"}})
+		if res.Status != http.StatusTooManyRequests || res.Header.Get("Retry-After") != "900" {
+			t.Errorf("sign-in after 5 failures from the network: got %d Retry-After %q, want 429 and 900", res.Status, res.Header.Get("Retry-After"))
+		}
+		e.Clock.Advance(15*time.Minute + time.Second)
+		e.NewClient().Login("real@example.com", "password123")
 	})
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/simplemodule-go/simplemodule/internal/platform/database"
 	"github.com/simplemodule-go/simplemodule/internal/platform/events"
 	"github.com/simplemodule-go/simplemodule/internal/platform/phone"
+	"github.com/simplemodule-go/simplemodule/internal/platform/ratelimit"
 	"github.com/simplemodule-go/simplemodule/internal/platform/session"
 	"github.com/simplemodule-go/simplemodule/internal/platform/web"
 )
@@ -78,6 +79,7 @@ func New(d Deps) (*Module, error) {
 		Phones:    phones,
 		CodeKey:   handlers.DeriveKey(d.Secret, "phone verification codes"),
 		Outbox:    d.Outbox,
+		Limits:    &ratelimit.Limiter{DB: d.DB, Clock: d.Clock},
 	}
 	return &Module{h: h, store: st}, nil
 }

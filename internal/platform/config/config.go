@@ -29,6 +29,9 @@ type Config struct {
 	// AllowConsoleInProduction lets the console senders run when Env is production.
 	AllowConsoleInProduction bool
 
+	RegistrationsPerIP  int // per hour per client network, 0 = no cap
+	SignInFailuresPerIP int // per 15 minutes per client network, 0 = no cap
+
 	RequireConfirmedEmail bool
 	EmailTokenTTL         time.Duration
 	EmailResendCooldown   time.Duration
@@ -170,6 +173,8 @@ func settings() []setting {
 		{env: "SIMPLEMODULE_SMS_PROVIDER", def: "console", usage: "console, twilio or webhook", apply: oneOf(func(c *Config) *string { return &c.SMSProvider }, "console", "twilio", "webhook")},
 		{env: "SIMPLEMODULE_EMAIL_PROVIDER", def: "console", usage: "console or smtp", apply: oneOf(func(c *Config) *string { return &c.EmailProvider }, "console", "smtp")},
 		{env: "SIMPLEMODULE_ALLOW_CONSOLE_IN_PRODUCTION", def: "false", usage: "let the console senders run in production", apply: boolean(func(c *Config) *bool { return &c.AllowConsoleInProduction })},
+		{env: "SIMPLEMODULE_REGISTRATIONS_PER_IP", def: "20", usage: "accounts created per client IP (IPv6: per /64) per hour (0 = no cap)", apply: count(func(c *Config) *int { return &c.RegistrationsPerIP })},
+		{env: "SIMPLEMODULE_SIGNIN_FAILURES_PER_IP", def: "50", usage: "failed sign-ins per client IP (IPv6: per /64) per 15 minutes before sign-in from it pauses (0 = no cap)", apply: count(func(c *Config) *int { return &c.SignInFailuresPerIP })},
 		{env: "SIMPLEMODULE_REQUIRE_CONFIRMED_EMAIL", def: "false", usage: "refuse sign-in until the email address is confirmed", apply: boolean(func(c *Config) *bool { return &c.RequireConfirmedEmail })},
 		{env: "SIMPLEMODULE_EMAIL_TOKEN_TTL", def: "24h", usage: "lifetime of email confirmation links", apply: dur(func(c *Config) *time.Duration { return &c.EmailTokenTTL })},
 		{env: "SIMPLEMODULE_EMAIL_RESEND_COOLDOWN", def: "60s", usage: "time between two confirmation emails to one account", apply: dur(func(c *Config) *time.Duration { return &c.EmailResendCooldown })},

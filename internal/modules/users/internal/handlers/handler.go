@@ -20,17 +20,20 @@ import (
 	"github.com/simplemodule-go/simplemodule/internal/platform/config"
 	"github.com/simplemodule-go/simplemodule/internal/platform/events"
 	"github.com/simplemodule-go/simplemodule/internal/platform/phone"
+	"github.com/simplemodule-go/simplemodule/internal/platform/ratelimit"
 	"github.com/simplemodule-go/simplemodule/internal/platform/session"
 	"github.com/simplemodule-go/simplemodule/internal/platform/web"
 )
 
 // Sign-in lockout: SPEC §6 / issue 2.
 const (
-	maxFailedSignIns = 5
-	signInLockout    = 15 * time.Minute
-	passwordResetTTL = time.Hour
-	minPasswordLen   = 8
-	maxPasswordLen   = 256
+	maxFailedSignIns    = 5
+	signInLockout       = 15 * time.Minute
+	passwordResetTTL    = time.Hour
+	registrationWindow  = time.Hour
+	signInFailureWindow = 15 * time.Minute
+	minPasswordLen      = 8
+	maxPasswordLen      = 256
 )
 
 // Handler serves the Users module's pages.
@@ -45,6 +48,7 @@ type Handler struct {
 	Phones    *phone.Parser
 	CodeKey   []byte // HMAC key for phone codes
 	Outbox    *outbox.Outbox
+	Limits    *ratelimit.Limiter // per-network registration and sign-in-failure caps
 
 	dummyOnce sync.Once
 	dummy     string

@@ -39,9 +39,25 @@ func (h *Handler) Login(w http.ResponseWriter, r *http.Request) {
 		h.Kit.Render(w, r, http.StatusUnprocessableEntity, pageLogin, web.View{Title: "Sign in", Error: msg, Data: form})
 	}
 	const wrong = "Invalid email or password."
+	// Password spraying across many accounts from one network pauses here,
+	// before any account is looked at.
+	netKey := h.Kit.RateKey(r)
+	if wait, err := h.Limits.Wait(r.Context(), "signin-failure", netKey, h.Config.SignInFailuresPerIP, signInFailureWindow); err != nil {
+		h.Kit.ServerError(w, r, err)
+		return
+	} else if wait > 0 {
+		h.Kit.Throttled(w, r, wait, pageLogin, web.View{Title: "Sign in", Error: "Too many failed sign-ins from your network.", Data: form})
+		return
+	}
+	failed := func() {
+		if err := h.Limits.Record(r.Context(), "signin-failure", netKey, signInFailureWindow); err != nil {
+			h.Log.ErrorContext(r.Context(), "record failed sign-in", "err", err)
+		}
+	}
 	acct, err := h.Store.AccountByEmail(r.Context(), addr)
 	if errors.Is(err, store.ErrNotFound) {
 		h.verifyPassword(r.PostFormValue("password"), h.dummyHash())
+		failed()
 		fail(wrong)
 		return
 	}
@@ -69,6 +85,7 @@ func (h *Handler) Login(w http.ResponseWriter, r *http.Request) {
 	}
 	ip := h.Kit.ClientIP(r)
 	if !ok {
+		failed()
 		until, err := h.Store.RecordFailedSignIn(r.Context(), acct.ID, maxFailedSignIns, signInLockout, ip)
 		if err != nil {
 			h.Kit.ServerError(w, r, err)

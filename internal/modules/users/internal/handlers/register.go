@@ -37,6 +37,15 @@ func (h *Handler) Register(w http.ResponseWriter, r *http.Request) {
 		h.Kit.Render(w, r, http.StatusUnprocessableEntity, pageRegister, web.View{Title: "Create account", Error: msg, Data: form})
 		return
 	}
+	wait, err := h.Limits.Take(r.Context(), "register", h.Kit.RateKey(r), h.Config.RegistrationsPerIP, registrationWindow)
+	if err != nil {
+		h.Kit.ServerError(w, r, err)
+		return
+	}
+	if wait > 0 {
+		h.Kit.Throttled(w, r, wait, pageRegister, web.View{Title: "Create account", Error: "Too many accounts were created from your network in the last hour.", Data: form})
+		return
+	}
 	ip := h.Kit.ClientIP(r)
 	acct, err := h.Store.CreateAccount(r.Context(), addr, h.hashPassword(pw), false, nil, store.Audit{Action: "user.registered", ClientIP: ip},
 		func(tx *sql.Tx, a store.Account) error {

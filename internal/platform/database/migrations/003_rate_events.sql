@@ -1,0 +1,8 @@
+-- Events counted by sliding-window limits (registrations and failed
+-- sign-ins per client network), shared by every instance.
+CREATE TABLE rate_events (
+    bucket TEXT NOT NULL,
+    key TEXT NOT NULL,
+    at BIGINT NOT NULL
+);
+CREATE INDEX rate_events_key ON rate_events (bucket, key, at);
