@@ -68,7 +68,7 @@ func (h *Handler) Login(w http.ResponseWriter, r *http.Request) {
 	// The attempt is counted before the (slow) password check, so parallel
 	// guesses cannot get past the lockout.
 	now := h.Kit.Clock.Now()
-	wait, err := h.Store.ReserveSignIn(r.Context(), acct.ID, maxFailedSignIns)
+	wait, err := h.Store.ReserveSignIn(r.Context(), acct.ID, maxFailedSignIns, signInLockout)
 	if err != nil {
 		h.Kit.ServerError(w, r, err)
 		return
@@ -98,6 +98,13 @@ func (h *Handler) Login(w http.ResponseWriter, r *http.Request) {
 		}
 		fail(wrong)
 		return
+	}
+	// The password is right: whatever happens next, this was no guess.
+	if acct.LockedByAdmin || (h.Config.RequireConfirmedEmail && !acct.EmailConfirmed) {
+		if err := h.Store.ClearSignInFailures(r.Context(), acct.ID); err != nil {
+			h.Kit.ServerError(w, r, err)
+			return
+		}
 	}
 	// Only someone who knows the password learns that an admin locked it.
 	if acct.LockedByAdmin {

@@ -46,7 +46,7 @@ func (h *Handler) ChangePassword(w http.ResponseWriter, r *http.Request) {
 	}
 	// Wrong current passwords count towards the sign-in lockout, so a
 	// borrowed session cannot be used to guess the password.
-	wait, err := h.Store.ReserveSignIn(r.Context(), u.ID, maxFailedSignIns)
+	wait, err := h.Store.ReserveSignIn(r.Context(), u.ID, maxFailedSignIns, signInLockout)
 	if err != nil {
 		h.Kit.ServerError(w, r, err)
 		return

@@ -304,9 +304,11 @@ var ErrLockedOut = errors.New("account locked out")
 // ReserveSignIn counts this attempt as a failure before the password is
 // checked, so parallel guesses cannot outrun the lockout: at most
 // maxFailures attempts are ever counted or in flight. It returns how long
-// to wait when the account is locked out or maxFailures attempts are
-// already counted; RecordSignIn clears the count on success.
-func (s *Store) ReserveSignIn(ctx context.Context, userID string, maxFailures int) (time.Duration, error) {
+// to wait when the account is locked out; when maxFailures attempts are
+// already counted (in flight, or left by a crash) it locks the account for
+// lockFor now. A correct password then clears the count (RecordSignIn or
+// ClearSignInFailures).
+func (s *Store) ReserveSignIn(ctx context.Context, userID string, maxFailures int, lockFor time.Duration) (time.Duration, error) {
 	now := s.Clock.Now()
 	var n int
 	err := s.DB.QueryRowContext(ctx, `UPDATE users SET failed_sign_ins = failed_sign_ins + 1
@@ -325,8 +327,24 @@ func (s *Store) ReserveSignIn(ctx context.Context, userID string, maxFailures in
 	if until := fromMS(end); until.After(now) {
 		return until.Sub(now), nil
 	}
-	// maxFailures attempts are in flight: the one that fails last locks.
-	return time.Second, nil
+	// maxFailures attempts are counted but none has locked the account:
+	// they are still in flight, or a crash left them. Lock now.
+	until, err := s.RecordFailedSignIn(ctx, userID, maxFailures, lockFor, "")
+	if err != nil {
+		return 0, err
+	}
+	if until.IsZero() {
+		return time.Second, nil // another request locked or cleared it just now
+	}
+	return until.Sub(now), nil
+}
+
+// ClearSignInFailures forgets counted failures after a correct password
+// that did not end in a session (unconfirmed email, admin lock), so the
+// reservation does not count against the user.
+func (s *Store) ClearSignInFailures(ctx context.Context, userID string) error {
+	_, err := s.DB.ExecContext(ctx, `UPDATE users SET failed_sign_ins = 0 WHERE id = $1 AND (lockout_end IS NULL OR lockout_end <= $2)`, userID, ms(s.Clock.Now()))
+	return err
 }
 
 // RecordFailedSignIn runs after a reserved attempt turned out wrong: once
