@@ -231,3 +231,29 @@ func TestLeftoverFailureCountLocksThenClears(t *testing.T) {
 		e.NewClient().Login("ivy@example.com", "password123")
 	})
 }
+
+// A parallel burst of guesses at many accounts cannot slip past the
+// per-network cap: each attempt takes its slot before the password check.
+func TestSignInFailureCapHoldsForABurst(t *testing.T) {
+	apptest.ForEachDB(t, func(t *testing.T, db string) {
+		e := apptest.Start(t, db, func(c *config.Config) { c.SignInFailuresPerIP = 5 })
+		const n = 30
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		codes := map[int]int{}
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				res := e.NewClient().Post("/account/login", url.Values{"email": {"spray" + strconv.Itoa(i) + "@example.com"}, "password": {"Winter2026!"}})
+				mu.Lock()
+				codes[res.Status]++
+				mu.Unlock()
+			}()
+		}
+		wg.Wait()
+		if codes[http.StatusUnprocessableEntity] != 5 || codes[http.StatusTooManyRequests] != n-5 {
+			t.Errorf("answers: got %v, want exactly 5×422 and %d×429", codes, n-5)
+		}
+	})
+}

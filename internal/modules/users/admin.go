@@ -71,7 +71,6 @@ func (s adminService) Lock(ctx context.Context, actorID, userID, clientIP string
 	if err := s.m.store.LockAccount(ctx, actorID, userID, clientIP); err != nil {
 		return adminErr("lock user", err)
 	}
-	s.m.h.Bus.Publish(ctx, contracts.UserLocked{UserID: userID, ActorID: actorID})
 	return nil
 }
 
@@ -79,7 +78,6 @@ func (s adminService) Unlock(ctx context.Context, actorID, userID, clientIP stri
 	if err := s.m.store.UnlockAccount(ctx, actorID, userID, clientIP); err != nil {
 		return adminErr("unlock user", err)
 	}
-	s.m.h.Bus.Publish(ctx, contracts.UserUnlocked{UserID: userID, ActorID: actorID})
 	return nil
 }
 

@@ -4,7 +4,9 @@ package ratelimit
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
+	"encoding/hex"
 	"fmt"
 	"hash/fnv"
 	"time"
@@ -19,15 +21,8 @@ type Limiter struct {
 	Clock clock.Clock
 }
 
-// Wait returns how long until one more event of (bucket, key) fits under
-// limit per window; 0 means now. A limit of 0 means no limit.
-func (l *Limiter) Wait(ctx context.Context, bucket, key string, limit int, window time.Duration) (time.Duration, error) {
-	if limit <= 0 {
-		return 0, nil
-	}
-	return l.wait(ctx, l.DB, bucket, key, limit, window, l.Clock.Now())
-}
-
+// wait returns how long until one more event of (bucket, key) fits under
+// limit per window; 0 means now.
 func (l *Limiter) wait(ctx context.Context, q interface {
 	QueryRowContext(context.Context, string, ...any) *sql.Row
 }, bucket, key string, limit int, window time.Duration, now time.Time) (time.Duration, error) {
@@ -45,32 +40,40 @@ func (l *Limiter) wait(ctx context.Context, q interface {
 	return time.UnixMilli(oldest.Int64).Add(window).Sub(now), nil
 }
 
-// Record counts one event of (bucket, key) and drops events older than
-// window for it.
-func (l *Limiter) Record(ctx context.Context, bucket, key string, window time.Duration) error {
-	now := l.Clock.Now()
-	return l.DB.InTx(ctx, func(tx *sql.Tx) error { return record(ctx, tx, bucket, key, window, now) })
-}
+// keep is how long any event is kept: longer than every window in use.
+const keep = 24 * time.Hour
 
-func record(ctx context.Context, tx *sql.Tx, bucket, key string, window time.Duration, now time.Time) error {
-	if _, err := tx.ExecContext(ctx, `INSERT INTO rate_events (bucket, key, at) VALUES ($1, $2, $3)`, bucket, key, now.UnixMilli()); err != nil {
+func record(ctx context.Context, tx *sql.Tx, id, bucket, key string, now time.Time) error {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO rate_events (id, bucket, key, at) VALUES ($1, $2, $3, $4)`, id, bucket, key, now.UnixMilli()); err != nil {
 		return fmt.Errorf("rate limit %s: record: %w", bucket, err)
 	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM rate_events WHERE bucket = $1 AND key = $2 AND at <= $3`, bucket, key, now.Add(-window).UnixMilli()); err != nil {
+	// Events older than any window count for nothing; dropping them here
+	// keeps the table small whichever keys never come back.
+	if _, err := tx.ExecContext(ctx, `DELETE FROM rate_events WHERE at <= $1`, now.Add(-keep).UnixMilli()); err != nil {
 		return fmt.Errorf("rate limit %s: trim: %w", bucket, err)
 	}
 	return nil
 }
 
 // Take records one event when it fits and returns 0, or returns how long
-// to wait without recording. Concurrent takers of one (bucket, key) are
-// serialised (an advisory lock on PostgreSQL, SQLite's write lock), so the
-// limit is exact.
+// to wait without recording. A limit of 0 means no limit (nothing is
+// recorded).
 func (l *Limiter) Take(ctx context.Context, bucket, key string, limit int, window time.Duration) (time.Duration, error) {
+	_, wait, err := l.Reserve(ctx, bucket, key, limit, window)
+	return wait, err
+}
+
+// Reserve is Take that also returns the event's id, so the caller can give
+// the slot back with Release (e.g. a sign-in whose password was right).
+// Concurrent reservations of one (bucket, key) are serialised (an advisory
+// lock on PostgreSQL, SQLite's write lock), so the limit is exact even for
+// a burst. The id is "" when nothing was recorded.
+func (l *Limiter) Reserve(ctx context.Context, bucket, key string, limit int, window time.Duration) (string, time.Duration, error) {
 	if limit <= 0 {
-		return 0, nil
+		return "", 0, nil
 	}
 	now := l.Clock.Now()
+	id := newID()
 	var wait time.Duration
 	err := l.DB.InTx(ctx, func(tx *sql.Tx) error {
 		if l.DB.Dialect == database.Postgres {
@@ -84,7 +87,25 @@ func (l *Limiter) Take(ctx context.Context, bucket, key string, limit int, windo
 		if wait, err = l.wait(ctx, tx, bucket, key, limit, window, now); err != nil || wait > 0 {
 			return err
 		}
-		return record(ctx, tx, bucket, key, window, now)
+		return record(ctx, tx, id, bucket, key, now)
 	})
-	return wait, err
+	if err != nil || wait > 0 {
+		return "", wait, err
+	}
+	return id, 0, nil
+}
+
+// Release gives back the slot Reserve returned; "" is a no-op.
+func (l *Limiter) Release(ctx context.Context, id string) error {
+	if id == "" {
+		return nil
+	}
+	_, err := l.DB.ExecContext(ctx, `DELETE FROM rate_events WHERE id = $1`, id)
+	return err
+}
+
+func newID() string {
+	b := make([]byte, 16)
+	rand.Read(b)
+	return hex.EncodeToString(b)
 }

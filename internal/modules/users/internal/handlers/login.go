@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"database/sql"
 	"errors"
 	"net/http"
@@ -39,25 +40,28 @@ func (h *Handler) Login(w http.ResponseWriter, r *http.Request) {
 		h.Kit.Render(w, r, http.StatusUnprocessableEntity, pageLogin, web.View{Title: "Sign in", Error: msg, Data: form})
 	}
 	const wrong = "Invalid email or password."
+	// Bookkeeping must survive a client that hangs up mid-request.
+	book := context.WithoutCancel(r.Context())
 	// Password spraying across many accounts from one network pauses here,
-	// before any account is looked at.
-	netKey := h.Kit.RateKey(r)
-	if wait, err := h.Limits.Wait(r.Context(), "signin-failure", netKey, h.Config.SignInFailuresPerIP, signInFailureWindow); err != nil {
+	// before any account is looked at. Every attempt takes a slot first (so
+	// a parallel burst cannot slip past); a right password gives it back.
+	slot, wait, err := h.Limits.Reserve(book, "signin-failure", h.Kit.RateKey(r), h.Config.SignInFailuresPerIP, signInFailureWindow)
+	if err != nil {
 		h.Kit.ServerError(w, r, err)
 		return
-	} else if wait > 0 {
+	}
+	if wait > 0 {
 		h.Kit.Throttled(w, r, wait, pageLogin, web.View{Title: "Sign in", Error: "Too many failed sign-ins from your network.", Data: form})
 		return
 	}
-	failed := func() {
-		if err := h.Limits.Record(r.Context(), "signin-failure", netKey, signInFailureWindow); err != nil {
-			h.Log.ErrorContext(r.Context(), "record failed sign-in", "err", err)
+	rightPassword := func() {
+		if err := h.Limits.Release(book, slot); err != nil {
+			h.Log.ErrorContext(book, "release sign-in slot", "err", err)
 		}
 	}
 	acct, err := h.Store.AccountByEmail(r.Context(), addr)
 	if errors.Is(err, store.ErrNotFound) {
 		h.verifyPassword(r.PostFormValue("password"), h.dummyHash())
-		failed()
 		fail(wrong)
 		return
 	}
@@ -68,7 +72,8 @@ func (h *Handler) Login(w http.ResponseWriter, r *http.Request) {
 	// The attempt is counted before the (slow) password check, so parallel
 	// guesses cannot get past the lockout.
 	now := h.Kit.Clock.Now()
-	wait, err := h.Store.ReserveSignIn(r.Context(), acct.ID, maxFailedSignIns, signInLockout)
+	ip := h.Kit.ClientIP(r)
+	wait, err = h.Store.ReserveSignIn(book, acct.ID, maxFailedSignIns, signInLockout, ip)
 	if err != nil {
 		h.Kit.ServerError(w, r, err)
 		return
@@ -83,10 +88,8 @@ func (h *Handler) Login(w http.ResponseWriter, r *http.Request) {
 		h.Kit.ServerError(w, r, err)
 		return
 	}
-	ip := h.Kit.ClientIP(r)
 	if !ok {
-		failed()
-		until, err := h.Store.RecordFailedSignIn(r.Context(), acct.ID, maxFailedSignIns, signInLockout, ip)
+		until, err := h.Store.RecordFailedSignIn(book, acct.ID, maxFailedSignIns, signInLockout, ip)
 		if err != nil {
 			h.Kit.ServerError(w, r, err)
 			return
@@ -100,8 +103,9 @@ func (h *Handler) Login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// The password is right: whatever happens next, this was no guess.
+	rightPassword()
 	if acct.LockedByAdmin || (h.Config.RequireConfirmedEmail && !acct.EmailConfirmed) {
-		if err := h.Store.ClearSignInFailures(r.Context(), acct.ID); err != nil {
+		if err := h.Store.ClearSignInFailures(book, acct.ID); err != nil {
 			h.Kit.ServerError(w, r, err)
 			return
 		}
@@ -118,8 +122,8 @@ func (h *Handler) Login(w http.ResponseWriter, r *http.Request) {
 	if old := session.Token(r); old != "" {
 		h.Sessions.Delete(r.Context(), h.Store.DB, session.Hash(old))
 	}
-	err = h.Store.RecordSignIn(r.Context(), acct.ID, func(tx *sql.Tx) error {
-		token, sess, err := h.Sessions.Create(r.Context(), tx, acct.ID, acct.SecurityStamp, form.RememberMe)
+	err = h.Store.RecordSignIn(book, acct.ID, func(tx *sql.Tx) error {
+		token, sess, err := h.Sessions.Create(book, tx, acct.ID, acct.SecurityStamp, form.RememberMe)
 		if err == nil {
 			h.Sessions.SetCookie(w, token, sess)
 		}

@@ -46,7 +46,7 @@ func (h *Handler) ChangePassword(w http.ResponseWriter, r *http.Request) {
 	}
 	// Wrong current passwords count towards the sign-in lockout, so a
 	// borrowed session cannot be used to guess the password.
-	wait, err := h.Store.ReserveSignIn(r.Context(), u.ID, maxFailedSignIns, signInLockout)
+	wait, err := h.Store.ReserveSignIn(context.WithoutCancel(r.Context()), u.ID, maxFailedSignIns, signInLockout, h.Kit.ClientIP(r))
 	if err != nil {
 		h.Kit.ServerError(w, r, err)
 		return
@@ -61,7 +61,7 @@ func (h *Handler) ChangePassword(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !ok {
-		until, err := h.Store.RecordFailedSignIn(r.Context(), u.ID, maxFailedSignIns, signInLockout, h.Kit.ClientIP(r))
+		until, err := h.Store.RecordFailedSignIn(context.WithoutCancel(r.Context()), u.ID, maxFailedSignIns, signInLockout, h.Kit.ClientIP(r))
 		if err != nil {
 			h.Kit.ServerError(w, r, err)
 			return
@@ -74,8 +74,11 @@ func (h *Handler) ChangePassword(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	keep := currentSessionHash(r)
+	// Hash before the transaction: SQLite holds its write lock for a
+	// transaction's whole life, and argon2id takes tens of milliseconds.
+	newHash := h.hashPassword(newPW)
 	err = h.Store.DB.InTx(r.Context(), func(tx *sql.Tx) error {
-		if err := h.Store.SetPasswordHash(r.Context(), tx, u.ID, h.hashPassword(newPW)); err != nil {
+		if err := h.Store.SetPasswordHash(r.Context(), tx, u.ID, newHash); err != nil {
 			return err
 		}
 		stamp, err := h.Store.RotateStamp(r.Context(), tx, u.ID)
@@ -181,11 +184,14 @@ func (h *Handler) ResetPassword(w http.ResponseWriter, r *http.Request) {
 		h.Kit.ServerError(w, r, err)
 		return
 	}
+	// Hash before the transaction: SQLite holds its write lock for a
+	// transaction's whole life, and argon2id takes tens of milliseconds.
+	newHash := h.hashPassword(newPW)
 	err = h.Store.DB.InTx(r.Context(), func(tx *sql.Tx) error {
 		if err := h.Store.ConsumeToken(r.Context(), tx, acct.ID, purposeReset, acct.Email, form.Code); err != nil {
 			return err
 		}
-		if err := h.Store.SetPasswordHash(r.Context(), tx, acct.ID, h.hashPassword(newPW)); err != nil {
+		if err := h.Store.SetPasswordHash(r.Context(), tx, acct.ID, newHash); err != nil {
 			return err
 		}
 		if _, err := h.Store.RotateStamp(r.Context(), tx, acct.ID); err != nil {

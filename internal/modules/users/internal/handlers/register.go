@@ -43,7 +43,7 @@ func (h *Handler) Register(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if wait > 0 {
-		h.Kit.Throttled(w, r, wait, pageRegister, web.View{Title: "Create account", Error: "Too many accounts were created from your network in the last hour.", Data: form})
+		h.Kit.Throttled(w, r, wait, pageRegister, web.View{Title: "Create account", Error: "Too many sign-up attempts from your network in the last hour.", Data: form})
 		return
 	}
 	ip := h.Kit.ClientIP(r)

@@ -182,7 +182,7 @@ func (s *Store) LockAccount(ctx context.Context, actorID, userID, clientIP strin
 	if actorID == userID {
 		return contracts.ErrSelfLock
 	}
-	return s.DB.InTx(ctx, func(tx *sql.Tx) error {
+	return s.change(ctx, func(tx *sql.Tx, emit func(any) error) error {
 		a, err := s.accountWhere(ctx, tx, "u.id = $1", userID)
 		if err != nil {
 			return err
@@ -202,8 +202,11 @@ func (s *Store) LockAccount(ctx context.Context, actorID, userID, clientIP strin
 			return fmt.Errorf("end sessions: %w", err)
 		}
 		ended, _ := res.RowsAffected()
-		return s.WriteAudit(ctx, tx, Audit{ActorID: actorID, SubjectID: userID, Action: ActionUserLocked,
-			Detail: fmt.Sprintf("%d session(s) ended", ended), ClientIP: clientIP})
+		if err := s.WriteAudit(ctx, tx, Audit{ActorID: actorID, SubjectID: userID, Action: ActionUserLocked,
+			Detail: fmt.Sprintf("%d session(s) ended", ended), ClientIP: clientIP}); err != nil {
+			return err
+		}
+		return emit(contracts.UserLocked{UserID: userID, ActorID: actorID})
 	})
 }
 
@@ -211,7 +214,7 @@ func (s *Store) LockAccount(ctx context.Context, actorID, userID, clientIP strin
 // count, and records the admin as actor, in one transaction.
 func (s *Store) UnlockAccount(ctx context.Context, actorID, userID, clientIP string) error {
 	now := s.Clock.Now()
-	return s.DB.InTx(ctx, func(tx *sql.Tx) error {
+	return s.change(ctx, func(tx *sql.Tx, emit func(any) error) error {
 		a, err := s.accountWhere(ctx, tx, "u.id = $1", userID)
 		if err != nil {
 			return err
@@ -230,7 +233,10 @@ func (s *Store) UnlockAccount(ctx context.Context, actorID, userID, clientIP str
 		if lockedOut {
 			lifted = append(lifted, "sign-in lockout")
 		}
-		return s.WriteAudit(ctx, tx, Audit{ActorID: actorID, SubjectID: userID, Action: ActionUserUnlocked,
-			Detail: strings.Join(lifted, ", ") + " lifted", ClientIP: clientIP})
+		if err := s.WriteAudit(ctx, tx, Audit{ActorID: actorID, SubjectID: userID, Action: ActionUserUnlocked,
+			Detail: strings.Join(lifted, ", ") + " lifted", ClientIP: clientIP}); err != nil {
+			return err
+		}
+		return emit(contracts.UserUnlocked{UserID: userID, ActorID: actorID})
 	})
 }

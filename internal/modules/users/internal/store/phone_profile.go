@@ -24,6 +24,11 @@ type PhoneChange struct {
 func (s *Store) SaveProfile(ctx context.Context, userID, displayName, number string, audit Audit) (PhoneChange, error) {
 	var ch PhoneChange
 	err := s.change(ctx, func(tx *sql.Tx, emit func(any) error) error {
+		// The lock code confirmation takes: the two never interleave, so the
+		// "old number" each reports is the one it replaced.
+		if err := s.lockKeys(ctx, tx, "user:"+userID); err != nil {
+			return err
+		}
 		if _, err := tx.ExecContext(ctx, `UPDATE users SET display_name = $2 WHERE id = $1`, userID, displayName); err != nil {
 			return fmt.Errorf("set display name: %w", err)
 		}

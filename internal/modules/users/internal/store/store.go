@@ -308,7 +308,7 @@ var ErrLockedOut = errors.New("account locked out")
 // already counted (in flight, or left by a crash) it locks the account for
 // lockFor now. A correct password then clears the count (RecordSignIn or
 // ClearSignInFailures).
-func (s *Store) ReserveSignIn(ctx context.Context, userID string, maxFailures int, lockFor time.Duration) (time.Duration, error) {
+func (s *Store) ReserveSignIn(ctx context.Context, userID string, maxFailures int, lockFor time.Duration, clientIP string) (time.Duration, error) {
 	now := s.Clock.Now()
 	var n int
 	err := s.DB.QueryRowContext(ctx, `UPDATE users SET failed_sign_ins = failed_sign_ins + 1
@@ -329,7 +329,7 @@ func (s *Store) ReserveSignIn(ctx context.Context, userID string, maxFailures in
 	}
 	// maxFailures attempts are counted but none has locked the account:
 	// they are still in flight, or a crash left them. Lock now.
-	until, err := s.RecordFailedSignIn(ctx, userID, maxFailures, lockFor, "")
+	until, err := s.RecordFailedSignIn(ctx, userID, maxFailures, lockFor, clientIP)
 	if err != nil {
 		return 0, err
 	}
