@@ -150,7 +150,7 @@ func TestConfirmEmailExpired(t *testing.T) {
 // changeEmail asks for the signed-in user's email to become newEmail.
 func changeEmail(t *testing.T, c *apptest.Client, newEmail string) *apptest.Response {
 	t.Helper()
-	res := c.Post("/account/manage/email", form("action", "change", "new_email", newEmail))
+	res := c.Post("/account/manage/email", form("action", "change", "new_email", newEmail, "current_password", password))
 	if res.Status != http.StatusSeeOther {
 		t.Fatalf("change email to %s: got %d, want 303; body: %s", newEmail, res.Status, apptest.Excerpt(res.Body))
 	}
@@ -437,6 +437,33 @@ func TestRequireConfirmedEmail(t *testing.T) {
 					t.Errorf("page offers to resend the confirmation: got %v, want %v", offersResend, tt.wantResend)
 				}
 			})
+		}
+	})
+}
+
+// Changing the email asks for the current password, so a stolen session is
+// not enough to move the account to another inbox.
+func TestChangeEmailNeedsCurrentPassword(t *testing.T) {
+	apptest.ForEachDB(t, func(t *testing.T, db string) {
+		e := apptest.Start(t, db, nil)
+		c := e.NewClient()
+		c.Register("cam@example.com", password)
+		before := e.Email.Count()
+		for _, tt := range []struct{ name, pw string }{{"missing", ""}, {"wrong", "not-my-password"}} {
+			res := c.Post("/account/manage/email", form("action", "change", "new_email", "thief@example.com", "current_password", tt.pw))
+			if res.Status != http.StatusUnprocessableEntity {
+				t.Errorf("%s password: got %d, want 422", tt.name, res.Status)
+			}
+		}
+		if got := e.Email.Count() - before; got != 0 {
+			t.Errorf("emails after refused changes: got %d, want 0", got)
+		}
+		if _, ok := e.Email.Last("thief@example.com"); ok {
+			t.Error("a change link went to the new address without the password")
+		}
+		changeEmail(t, c, "cam.new@example.com")
+		if _, ok := e.Email.Last("cam.new@example.com"); !ok {
+			t.Error("with the right password: no link to the new address")
 		}
 	})
 }

@@ -130,7 +130,17 @@ func (h *Handler) ManageEmail(w http.ResponseWriter, r *http.Request) {
 		h.renderManageEmail(w, r, http.StatusUnprocessableEntity, "That is already your email address.", newEmail)
 		return
 	}
-	_, err := h.Store.AccountByEmail(r.Context(), newEmail)
+	// A stolen session must not be enough to move the account to another
+	// inbox (and from there reset the password): ask for the password.
+	acct, err := h.Store.AccountByID(r.Context(), u.ID)
+	if err != nil {
+		h.Kit.ServerError(w, r, err)
+		return
+	}
+	if !h.confirmPassword(w, r, acct, pageManageEmail, web.View{Title: "Email", Data: manageEmailView{Email: u.Email, Confirmed: u.EmailConfirmed, NewEmail: newEmail}}) {
+		return
+	}
+	_, err = h.Store.AccountByEmail(r.Context(), newEmail)
 	taken := err == nil
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		h.Kit.ServerError(w, r, err)

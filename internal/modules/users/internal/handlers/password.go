@@ -44,33 +44,7 @@ func (h *Handler) ChangePassword(w http.ResponseWriter, r *http.Request) {
 		fail(msg)
 		return
 	}
-	// Wrong current passwords count towards the sign-in lockout, so a
-	// borrowed session cannot be used to guess the password.
-	wait, err := h.Store.ReserveSignIn(context.WithoutCancel(r.Context()), u.ID, maxFailedSignIns, signInLockout, h.Kit.ClientIP(r))
-	if err != nil {
-		h.Kit.ServerError(w, r, err)
-		return
-	}
-	if wait > 0 {
-		h.Kit.Throttled(w, r, wait, pageChangePassword, web.View{Title: "Change password", Error: "This account is locked after too many wrong passwords."})
-		return
-	}
-	ok, err := h.verifyPassword(r.PostFormValue("current_password"), acct.PasswordHash)
-	if err != nil {
-		h.Kit.ServerError(w, r, err)
-		return
-	}
-	if !ok {
-		until, err := h.Store.RecordFailedSignIn(context.WithoutCancel(r.Context()), u.ID, maxFailedSignIns, signInLockout, h.Kit.ClientIP(r))
-		if err != nil {
-			h.Kit.ServerError(w, r, err)
-			return
-		}
-		if !until.IsZero() {
-			h.Kit.Throttled(w, r, until.Sub(h.Kit.Clock.Now()), pageChangePassword, web.View{Title: "Change password", Error: "Too many wrong passwords: this account is locked for a while."})
-			return
-		}
-		fail("Your current password is not correct.")
+	if !h.confirmPassword(w, r, acct, pageChangePassword, web.View{Title: "Change password"}) {
 		return
 	}
 	keep := currentSessionHash(r)
@@ -96,6 +70,50 @@ func (h *Handler) ChangePassword(w http.ResponseWriter, r *http.Request) {
 	}
 	h.publish(r.Context(), contracts.PasswordChanged{UserID: u.ID})
 	h.Kit.Redirect(w, r, "/account/manage/change-password", "Your password has been changed. Other devices have been signed out.")
+}
+
+// confirmPassword checks the signed-in user's current_password field before
+// a sensitive change. Wrong passwords count towards the sign-in lockout, so
+// a borrowed session cannot be used to guess the password. False means the
+// page has been answered: v again with 422, or 429 while locked.
+func (h *Handler) confirmPassword(w http.ResponseWriter, r *http.Request, acct store.Account, page string, v web.View) bool {
+	book := context.WithoutCancel(r.Context())
+	wait, err := h.Store.ReserveSignIn(book, acct.ID, maxFailedSignIns, signInLockout, h.Kit.ClientIP(r))
+	if err != nil {
+		h.Kit.ServerError(w, r, err)
+		return false
+	}
+	if wait > 0 {
+		v.Error = "This account is locked after too many wrong passwords."
+		h.Kit.Throttled(w, r, wait, page, v)
+		return false
+	}
+	ok, err := h.verifyPassword(r.PostFormValue("current_password"), acct.PasswordHash)
+	if err != nil {
+		h.Kit.ServerError(w, r, err)
+		return false
+	}
+	if ok {
+		// The reservation was no failure.
+		if err := h.Store.ClearSignInFailures(book, acct.ID); err != nil {
+			h.Kit.ServerError(w, r, err)
+			return false
+		}
+		return true
+	}
+	until, err := h.Store.RecordFailedSignIn(book, acct.ID, maxFailedSignIns, signInLockout, h.Kit.ClientIP(r))
+	if err != nil {
+		h.Kit.ServerError(w, r, err)
+		return false
+	}
+	if !until.IsZero() {
+		v.Error = "Too many wrong passwords: this account is locked for a while."
+		h.Kit.Throttled(w, r, until.Sub(h.Kit.Clock.Now()), page, v)
+		return false
+	}
+	v.Error = "Your current password is not correct."
+	h.Kit.Render(w, r, http.StatusUnprocessableEntity, page, v)
+	return false
 }
 
 // ForgotPasswordPage shows the form asking for an email address.
