@@ -10,15 +10,13 @@ import (
 	"context"
 	"crypto/aes"
 	"crypto/cipher"
-	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha256"
 	"database/sql"
 	"embed"
 	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/simplemodule-go/simplemodule/internal/platform/secrets"
 	"io/fs"
 	"log/slog"
 	"math/big"
@@ -131,9 +129,7 @@ func New(db *database.DB, clk clock.Clock, secret []byte, smsSender sms.Sender, 
 	if cfg.Poll <= 0 {
 		cfg.Poll = time.Second
 	}
-	m := hmac.New(sha256.New, secret)
-	m.Write([]byte("simplemodule outbox encryption v1"))
-	block, err := aes.NewCipher(m.Sum(nil))
+	block, err := aes.NewCipher(secrets.Derive(secret, "simplemodule outbox encryption v1"))
 	if err != nil {
 		return nil, err
 	}
@@ -173,12 +169,6 @@ func (o *Outbox) open(id, stored string) (string, error) {
 	return string(plain), nil
 }
 
-func newID() string {
-	b := make([]byte, 16)
-	rand.Read(b)
-	return hex.EncodeToString(b)
-}
-
 func nullMS(t time.Time) any {
 	if t.IsZero() {
 		return nil
@@ -187,7 +177,7 @@ func nullMS(t time.Time) any {
 }
 
 func (o *Outbox) enqueue(ctx context.Context, q Execer, channel, to, subject, purpose, body, html string, opt Options) (string, error) {
-	id := newID()
+	id := secrets.ID()
 	if opt.Sensitive {
 		body = o.seal(id, body)
 		if html != "" {

@@ -7,6 +7,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"github.com/simplemodule-go/simplemodule/internal/platform/secrets"
 	"io/fs"
 	"log/slog"
 	"net/http"
@@ -77,7 +78,7 @@ func New(d Deps) (*Module, error) {
 		Config:    d.Config,
 		Log:       d.Log,
 		Phones:    phones,
-		CodeKey:   handlers.DeriveKey(d.Secret, "phone verification codes"),
+		CodeKey:   secrets.Derive(d.Secret, "phone verification codes"),
 		Outbox:    d.Outbox,
 		Limits:    &ratelimit.Limiter{DB: d.DB, Clock: d.Clock},
 	}

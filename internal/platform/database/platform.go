@@ -2,10 +2,10 @@ package database
 
 import (
 	"context"
-	"crypto/rand"
 	"embed"
 	"encoding/base64"
 	"fmt"
+	"github.com/simplemodule-go/simplemodule/internal/platform/secrets"
 	"io/fs"
 )
 
@@ -26,15 +26,13 @@ func (db *DB) AppSecret(ctx context.Context, configured string) ([]byte, error) 
 	if configured != "" {
 		return []byte(configured), nil
 	}
-	b := make([]byte, 32)
-	rand.Read(b)
 	if _, err := db.ExecContext(ctx, `INSERT INTO app_settings (key, value) VALUES ('app_secret', $1) ON CONFLICT (key) DO NOTHING`,
-		base64.RawStdEncoding.EncodeToString(b)); err != nil {
+		secrets.Token(32)); err != nil {
 		return nil, fmt.Errorf("store app secret: %w", err)
 	}
 	var v string
 	if err := db.QueryRowContext(ctx, `SELECT value FROM app_settings WHERE key = 'app_secret'`).Scan(&v); err != nil {
 		return nil, fmt.Errorf("read app secret: %w", err)
 	}
-	return base64.RawStdEncoding.DecodeString(v)
+	return base64.RawURLEncoding.DecodeString(v)
 }

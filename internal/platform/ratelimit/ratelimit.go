@@ -4,10 +4,9 @@ package ratelimit
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
 	"fmt"
+	"github.com/simplemodule-go/simplemodule/internal/platform/secrets"
 	"hash/fnv"
 	"time"
 
@@ -73,7 +72,7 @@ func (l *Limiter) Reserve(ctx context.Context, bucket, key string, limit int, wi
 		return "", 0, nil
 	}
 	now := l.Clock.Now()
-	id := newID()
+	id := secrets.ID()
 	var wait time.Duration
 	err := l.DB.InTx(ctx, func(tx *sql.Tx) error {
 		if l.DB.Dialect == database.Postgres {
@@ -102,10 +101,4 @@ func (l *Limiter) Release(ctx context.Context, id string) error {
 	}
 	_, err := l.DB.ExecContext(ctx, `DELETE FROM rate_events WHERE id = $1`, id)
 	return err
-}
-
-func newID() string {
-	b := make([]byte, 16)
-	rand.Read(b)
-	return hex.EncodeToString(b)
 }

@@ -5,13 +5,10 @@ package session
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
 	"database/sql"
-	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/simplemodule-go/simplemodule/internal/platform/secrets"
 	"net/http"
 	"time"
 
@@ -51,23 +48,15 @@ type Store struct {
 	Secure bool // Secure cookies (production)
 }
 
-// Hash returns the stored form of a session token.
-func Hash(token string) string {
-	s := sha256.Sum256([]byte(token))
-	return hex.EncodeToString(s[:])
-}
-
 // Create starts a session for userID and returns its token.
 func (s *Store) Create(ctx context.Context, db Execer, userID, stamp string, persistent bool) (string, Session, error) {
-	b := make([]byte, 32)
-	rand.Read(b)
-	token := base64.RawURLEncoding.EncodeToString(b)
+	token := secrets.Token(32)
 	life := ShortLifetime
 	if persistent {
 		life = RememberMeLifetime
 	}
 	now := s.Clock.Now()
-	sess := Session{IDHash: Hash(token), UserID: userID, SecurityStamp: stamp, Persistent: persistent, ExpiresAt: now.Add(life)}
+	sess := Session{IDHash: secrets.Hash(token), UserID: userID, SecurityStamp: stamp, Persistent: persistent, ExpiresAt: now.Add(life)}
 	_, err := db.ExecContext(ctx, `INSERT INTO sessions (id_hash, user_id, security_stamp, persistent, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)`,
 		sess.IDHash, userID, stamp, persistent, now.UnixMilli(), sess.ExpiresAt.UnixMilli())
 	if err != nil {

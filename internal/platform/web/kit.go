@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
+	"github.com/simplemodule-go/simplemodule/internal/platform/secrets"
 	"log/slog"
 	"net/http"
 	"net/netip"
@@ -29,9 +30,7 @@ type Kit struct {
 
 // NewKit builds a Kit; secret signs flash cookies.
 func NewKit(r *Renderer, log *slog.Logger, clk clock.Clock, secret []byte, secure bool, trusted []netip.Prefix) *Kit {
-	m := hmac.New(sha256.New, secret)
-	m.Write([]byte("simplemodule flash cookie"))
-	return &Kit{Renderer: r, Log: log, Clock: clk, SecureCookies: secure, TrustedProxies: trusted, flashKey: m.Sum(nil)}
+	return &Kit{Renderer: r, Log: log, Clock: clk, SecureCookies: secure, TrustedProxies: trusted, flashKey: secrets.Derive(secret, "simplemodule flash cookie")}
 }
 
 const flashCookie = "sm_flash"

@@ -5,6 +5,7 @@ package handlers
 import (
 	"context"
 	"errors"
+	"github.com/simplemodule-go/simplemodule/internal/platform/secrets"
 	"log/slog"
 	"net/http"
 	"net/mail"
@@ -78,7 +79,7 @@ func (h *Handler) Authenticate(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		idHash := session.Hash(token)
+		idHash := secrets.Hash(token)
 		acct, stamp, err := h.Store.AccountBySession(r.Context(), idHash)
 		switch {
 		case errors.Is(err, store.ErrNotFound):

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"github.com/simplemodule-go/simplemodule/internal/platform/secrets"
 	"net/http"
 	"strings"
 
@@ -120,7 +121,7 @@ func (h *Handler) Login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if old := session.Token(r); old != "" {
-		h.Sessions.Delete(r.Context(), h.Store.DB, session.Hash(old))
+		h.Sessions.Delete(r.Context(), h.Store.DB, secrets.Hash(old))
 	}
 	err = h.Store.RecordSignIn(book, acct.ID, func(tx *sql.Tx) error {
 		token, sess, err := h.Sessions.Create(book, tx, acct.ID, acct.SecurityStamp, form.RememberMe)
@@ -143,7 +144,7 @@ func (h *Handler) Login(w http.ResponseWriter, r *http.Request) {
 // Logout ends the current session.
 func (h *Handler) Logout(w http.ResponseWriter, r *http.Request) {
 	if token := session.Token(r); token != "" {
-		if err := h.Sessions.Delete(r.Context(), h.Store.DB, session.Hash(token)); err != nil {
+		if err := h.Sessions.Delete(r.Context(), h.Store.DB, secrets.Hash(token)); err != nil {
 			h.Kit.ServerError(w, r, err)
 			return
 		}

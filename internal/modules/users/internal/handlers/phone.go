@@ -2,8 +2,6 @@ package handlers
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -20,13 +18,6 @@ import (
 )
 
 const pagePhone = "users/account/manage/phone"
-
-// DeriveKey derives a purpose-specific key from the app secret.
-func DeriveKey(secret []byte, purpose string) []byte {
-	m := hmac.New(sha256.New, secret)
-	m.Write([]byte(purpose))
-	return m.Sum(nil)
-}
 
 func (h *Handler) phoneLimits(r *http.Request) store.PhoneLimits {
 	c := h.Config

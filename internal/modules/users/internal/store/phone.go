@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/simplemodule-go/simplemodule/internal/platform/secrets"
 	"hash/fnv"
 	"slices"
 	"time"
@@ -171,7 +172,7 @@ func (s *Store) IssuePhoneCode(ctx context.Context, userID, number, clientIP str
 			return fmt.Errorf("store code: %w", err)
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO phone_sends (id, user_id, phone_number, client_ip, at) VALUES ($1, $2, $3, $4, $5)`,
-			NewID(), userID, number, lim.ipKey(clientIP), ms(now)); err != nil {
+			secrets.ID(), userID, number, lim.ipKey(clientIP), ms(now)); err != nil {
 			return fmt.Errorf("record send: %w", err)
 		}
 		// Old rows only matter for an hour; trimming here keeps the table small.
@@ -311,7 +312,7 @@ func (s *Store) recordPhoneFailure(ctx context.Context, tx *sql.Tx, userID, clie
 	if attempts >= lim.MaxAttempts {
 		*outcome = ErrCodeBurned
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO phone_failures (id, user_id, at) VALUES ($1, $2, $3)`, NewID(), userID, ms(now)); err != nil {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO phone_failures (id, user_id, at) VALUES ($1, $2, $3)`, secrets.ID(), userID, ms(now)); err != nil {
 		return fmt.Errorf("record failure: %w", err)
 	}
 	// Failures older than the window no longer count; drop them.

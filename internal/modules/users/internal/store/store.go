@@ -4,13 +4,10 @@ package store
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
 	"database/sql"
-	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/simplemodule-go/simplemodule/internal/platform/secrets"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -60,23 +57,6 @@ type Queryer interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-}
-
-// NewID returns a random 128-bit id in UUID form.
-func NewID() string {
-	b := make([]byte, 16)
-	rand.Read(b)
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	h := hex.EncodeToString(b)
-	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
-}
-
-// NewStamp returns a fresh security stamp.
-func NewStamp() string {
-	b := make([]byte, 16)
-	rand.Read(b)
-	return base64.RawURLEncoding.EncodeToString(b)
 }
 
 // NormalizeEmail is the form emails are compared in.
@@ -183,8 +163,8 @@ func (s *Store) AccountBySession(ctx context.Context, idHash string) (Account, s
 // inside the same transaction (to queue the confirmation email with it).
 func (s *Store) CreateAccount(ctx context.Context, email, passwordHash string, emailConfirmed bool, roles []string, audit Audit, also func(tx *sql.Tx, a Account) error) (Account, error) {
 	now := s.Clock.Now()
-	a := Account{User: contracts.User{ID: NewID(), Email: strings.TrimSpace(email), EmailConfirmed: emailConfirmed, CreatedAt: now, Roles: roles},
-		PasswordHash: passwordHash, SecurityStamp: NewStamp()}
+	a := Account{User: contracts.User{ID: secrets.ID(), Email: strings.TrimSpace(email), EmailConfirmed: emailConfirmed, CreatedAt: now, Roles: roles},
+		PasswordHash: passwordHash, SecurityStamp: secrets.Token(16)}
 	err := s.DB.InTx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO users (id, email, normalized_email, email_confirmed, password_hash, security_stamp, created_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7)`, a.ID, a.Email, NormalizeEmail(email), emailConfirmed, passwordHash, a.SecurityStamp, ms(now))
@@ -256,7 +236,7 @@ func (s *Store) WriteAudit(ctx context.Context, q Queryer, a Audit) error {
 	now := ms(s.Clock.Now())
 	// The id sorts by time, then by write order within this process, so the
 	// trail reads in the order things happened even within one millisecond.
-	id := fmt.Sprintf("%012x-%08x-%s", now, s.auditSeq.Add(1), NewID()[:8])
+	id := fmt.Sprintf("%012x-%08x-%s", now, s.auditSeq.Add(1), secrets.ID()[:8])
 	_, err := q.ExecContext(ctx, `INSERT INTO audit_log (id, at, actor_id, subject_id, action, detail, client_ip) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
 		id, now, actor, a.SubjectID, a.Action, a.Detail, a.ClientIP)
 	if err != nil {
@@ -397,7 +377,7 @@ func (s *Store) RecordSignIn(ctx context.Context, userID string, start func(tx *
 // RotateStamp gives the user a new security stamp inside tx and returns it.
 // Sessions issued under the old stamp stop working.
 func (s *Store) RotateStamp(ctx context.Context, tx Queryer, userID string) (string, error) {
-	stamp := NewStamp()
+	stamp := secrets.Token(16)
 	if _, err := tx.ExecContext(ctx, `UPDATE users SET security_stamp = $2 WHERE id = $1`, userID, stamp); err != nil {
 		return "", fmt.Errorf("rotate security stamp: %w", err)
 	}
@@ -418,24 +398,16 @@ func (s *Store) SetPasswordHash(ctx context.Context, tx Queryer, userID, hash st
 	return nil
 }
 
-// TokenHash is the stored form of a link token.
-func TokenHash(raw string) string {
-	h := sha256.Sum256([]byte(raw))
-	return hex.EncodeToString(h[:])
-}
-
 // IssueToken creates a single-use token for (user, purpose, target) that
 // lives for ttl, replacing any earlier token of that user and purpose.
 func (s *Store) IssueToken(ctx context.Context, q Queryer, userID, purpose, target string, ttl time.Duration) (string, error) {
-	b := make([]byte, 32)
-	rand.Read(b)
-	raw := base64.RawURLEncoding.EncodeToString(b)
+	raw := secrets.Token(32)
 	now := s.Clock.Now()
 	if _, err := q.ExecContext(ctx, `DELETE FROM user_tokens WHERE user_id = $1 AND purpose = $2`, userID, purpose); err != nil {
 		return "", fmt.Errorf("replace token: %w", err)
 	}
 	if _, err := q.ExecContext(ctx, `INSERT INTO user_tokens (token_hash, user_id, purpose, target, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)`,
-		TokenHash(raw), userID, purpose, target, ms(now), ms(now.Add(ttl))); err != nil {
+		secrets.Hash(raw), userID, purpose, target, ms(now), ms(now.Add(ttl))); err != nil {
 		return "", fmt.Errorf("issue token: %w", err)
 	}
 	return raw, nil
@@ -455,7 +427,7 @@ func (s *Store) ConsumeToken(ctx context.Context, tx Queryer, userID, purpose, t
 	var used sql.NullInt64
 	var storedTarget string
 	err := tx.QueryRowContext(ctx, `SELECT expires_at, used_at, target FROM user_tokens WHERE token_hash = $1 AND user_id = $2 AND purpose = $3`,
-		TokenHash(raw), userID, purpose).Scan(&expires, &used, &storedTarget)
+		secrets.Hash(raw), userID, purpose).Scan(&expires, &used, &storedTarget)
 	if errors.Is(err, sql.ErrNoRows) || (err == nil && storedTarget != target) {
 		return ErrTokenInvalid
 	}
@@ -469,7 +441,7 @@ func (s *Store) ConsumeToken(ctx context.Context, tx Queryer, userID, purpose, t
 	if ms(now) >= expires {
 		return ErrTokenExpired
 	}
-	res, err := tx.ExecContext(ctx, `UPDATE user_tokens SET used_at = $2 WHERE token_hash = $1 AND used_at IS NULL`, TokenHash(raw), ms(now))
+	res, err := tx.ExecContext(ctx, `UPDATE user_tokens SET used_at = $2 WHERE token_hash = $1 AND used_at IS NULL`, secrets.Hash(raw), ms(now))
 	if err != nil {
 		return fmt.Errorf("consume token: %w", err)
 	}
