@@ -16,7 +16,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"github.com/simplemodule-go/simplemodule/internal/platform/secrets"
 	"io/fs"
 	"log/slog"
 	"math/big"
@@ -29,6 +28,7 @@ import (
 	"github.com/simplemodule-go/simplemodule/internal/messaging/sms"
 	"github.com/simplemodule-go/simplemodule/internal/platform/clock"
 	"github.com/simplemodule-go/simplemodule/internal/platform/database"
+	"github.com/simplemodule-go/simplemodule/internal/platform/secrets"
 )
 
 //go:embed migrations/*.sql

@@ -7,7 +7,6 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"github.com/simplemodule-go/simplemodule/internal/platform/secrets"
 	"io/fs"
 	"log/slog"
 	"net/http"
@@ -24,6 +23,7 @@ import (
 	"github.com/simplemodule-go/simplemodule/internal/platform/events"
 	"github.com/simplemodule-go/simplemodule/internal/platform/phone"
 	"github.com/simplemodule-go/simplemodule/internal/platform/ratelimit"
+	"github.com/simplemodule-go/simplemodule/internal/platform/secrets"
 	"github.com/simplemodule-go/simplemodule/internal/platform/session"
 	"github.com/simplemodule-go/simplemodule/internal/platform/web"
 )

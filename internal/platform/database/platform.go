@@ -5,8 +5,9 @@ import (
 	"embed"
 	"encoding/base64"
 	"fmt"
-	"github.com/simplemodule-go/simplemodule/internal/platform/secrets"
 	"io/fs"
+
+	"github.com/simplemodule-go/simplemodule/internal/platform/secrets"
 )
 
 //go:embed migrations/*.sql

@@ -6,12 +6,12 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"github.com/simplemodule-go/simplemodule/internal/platform/secrets"
 	"hash/fnv"
 	"time"
 
 	"github.com/simplemodule-go/simplemodule/internal/platform/clock"
 	"github.com/simplemodule-go/simplemodule/internal/platform/database"
+	"github.com/simplemodule-go/simplemodule/internal/platform/secrets"
 )
 
 // Limiter counts events in the rate_events table.

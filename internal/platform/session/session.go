@@ -8,11 +8,11 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"github.com/simplemodule-go/simplemodule/internal/platform/secrets"
 	"net/http"
 	"time"
 
 	"github.com/simplemodule-go/simplemodule/internal/platform/clock"
+	"github.com/simplemodule-go/simplemodule/internal/platform/secrets"
 )
 
 // CookieName is the session cookie's name.

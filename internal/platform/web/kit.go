@@ -7,7 +7,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
-	"github.com/simplemodule-go/simplemodule/internal/platform/secrets"
 	"log/slog"
 	"net/http"
 	"net/netip"
@@ -16,6 +15,7 @@ import (
 	"time"
 
 	"github.com/simplemodule-go/simplemodule/internal/platform/clock"
+	"github.com/simplemodule-go/simplemodule/internal/platform/secrets"
 )
 
 // Kit is the shared web toolbox handed to each module.

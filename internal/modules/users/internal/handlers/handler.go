@@ -5,7 +5,6 @@ package handlers
 import (
 	"context"
 	"errors"
-	"github.com/simplemodule-go/simplemodule/internal/platform/secrets"
 	"log/slog"
 	"net/http"
 	"net/mail"
@@ -22,6 +21,7 @@ import (
 	"github.com/simplemodule-go/simplemodule/internal/platform/events"
 	"github.com/simplemodule-go/simplemodule/internal/platform/phone"
 	"github.com/simplemodule-go/simplemodule/internal/platform/ratelimit"
+	"github.com/simplemodule-go/simplemodule/internal/platform/secrets"
 	"github.com/simplemodule-go/simplemodule/internal/platform/session"
 	"github.com/simplemodule-go/simplemodule/internal/platform/web"
 )

@@ -4,11 +4,11 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"github.com/simplemodule-go/simplemodule/internal/platform/secrets"
 	"net/http"
 	"strings"
 
 	"github.com/simplemodule-go/simplemodule/internal/modules/users/internal/store"
+	"github.com/simplemodule-go/simplemodule/internal/platform/secrets"
 	"github.com/simplemodule-go/simplemodule/internal/platform/session"
 	"github.com/simplemodule-go/simplemodule/internal/platform/web"
 )

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"github.com/simplemodule-go/simplemodule/internal/platform/secrets"
 	"hash/fnv"
 	"slices"
 	"time"
@@ -15,6 +14,7 @@ import (
 	"github.com/simplemodule-go/simplemodule/internal/platform/config"
 	"github.com/simplemodule-go/simplemodule/internal/platform/database"
 	"github.com/simplemodule-go/simplemodule/internal/platform/otp"
+	"github.com/simplemodule-go/simplemodule/internal/platform/secrets"
 )
 
 // PurposePhoneVerification binds codes to phone number confirmation.

@@ -7,7 +7,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"github.com/simplemodule-go/simplemodule/internal/platform/secrets"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -16,6 +15,7 @@ import (
 	"github.com/simplemodule-go/simplemodule/internal/platform/clock"
 	"github.com/simplemodule-go/simplemodule/internal/platform/database"
 	"github.com/simplemodule-go/simplemodule/internal/platform/events"
+	"github.com/simplemodule-go/simplemodule/internal/platform/secrets"
 )
 
 // Errors the store returns for expected conditions.
