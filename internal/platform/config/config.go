@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"net/netip"
 	"net/url"
 	"strconv"
@@ -137,8 +138,8 @@ func oneOf(dst func(*Config) *string, allowed ...string) func(*Config, string) e
 func settings() []setting {
 	return []setting{
 		{env: "SIMPLEMODULE_ADDR", def: "127.0.0.1:8080", usage: "address to listen on", apply: func(c *Config, v string) error {
-			if _, _, err := splitHostPort(v); err != nil {
-				return err
+			if _, port, err := net.SplitHostPort(v); err != nil || port == "" {
+				return fmt.Errorf("must be host:port, got %q", v)
 			}
 			c.Addr = v
 			return nil
@@ -336,16 +337,4 @@ func ParseLockout(v string) (Lockout, error) {
 		return Lockout{}, bad
 	}
 	return Lockout{Failures: n, Window: w, Duration: d}, nil
-}
-
-func splitHostPort(v string) (string, int, error) {
-	i := strings.LastIndex(v, ":")
-	if i < 0 {
-		return "", 0, fmt.Errorf("must be host:port, got %q", v)
-	}
-	port, err := strconv.Atoi(v[i+1:])
-	if err != nil || port < 0 || port > 65535 {
-		return "", 0, fmt.Errorf("must be host:port, got %q", v)
-	}
-	return v[:i], port, nil
 }

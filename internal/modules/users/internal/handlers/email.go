@@ -11,6 +11,7 @@ import (
 
 	"github.com/simplemodule-go/simplemodule/internal/modules/users/contracts"
 	"github.com/simplemodule-go/simplemodule/internal/modules/users/internal/store"
+	"github.com/simplemodule-go/simplemodule/internal/platform/database"
 	"github.com/simplemodule-go/simplemodule/internal/platform/web"
 )
 
@@ -195,7 +196,7 @@ func (h *Handler) ConfirmEmailChange(w http.ResponseWriter, r *http.Request) {
 		}
 		_, err := tx.ExecContext(r.Context(), `UPDATE users SET email = $2, normalized_email = $3, email_confirmed = TRUE WHERE id = $1`, acct.ID, newEmail, store.NormalizeEmail(newEmail))
 		if err != nil {
-			if strings.Contains(err.Error(), "UNIQUE") || strings.Contains(err.Error(), "23505") {
+			if database.IsUniqueViolation(err) {
 				return errTaken
 			}
 			return err

@@ -71,14 +71,6 @@ func fromMS(v sql.NullInt64) time.Time {
 	return time.UnixMilli(v.Int64).UTC()
 }
 
-func isUniqueViolation(err error) bool {
-	if err == nil {
-		return false
-	}
-	s := err.Error()
-	return strings.Contains(s, "UNIQUE constraint failed") || strings.Contains(s, "SQLSTATE 23505")
-}
-
 const accountColumns = `u.id, u.email, u.email_confirmed, u.display_name, u.phone_number, u.phone_number_confirmed,
 	u.two_factor_enabled, u.locked_by_admin, u.lockout_end, u.failed_sign_ins, u.created_at, u.last_login_at,
 	u.password_hash, u.security_stamp`
@@ -168,7 +160,7 @@ func (s *Store) CreateAccount(ctx context.Context, email, passwordHash string, e
 	err := s.DB.InTx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO users (id, email, normalized_email, email_confirmed, password_hash, security_stamp, created_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7)`, a.ID, a.Email, NormalizeEmail(email), emailConfirmed, passwordHash, a.SecurityStamp, ms(now))
-		if isUniqueViolation(err) {
+		if database.IsUniqueViolation(err) {
 			return ErrDuplicateEmail
 		}
 		if err != nil {
