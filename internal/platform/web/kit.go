@@ -66,18 +66,28 @@ func (k *Kit) Throttled(w http.ResponseWriter, r *http.Request, retryAfter time.
 	if v.Error == "" {
 		v.Error = "Too many attempts."
 	}
-	v.Error += " Please wait " + humanSeconds(secs) + " and try again."
+	v.Error += " Please wait " + HumanDuration(time.Duration(secs)*time.Second) + " and try again."
 	k.Render(w, r, http.StatusTooManyRequests, page, v)
 }
 
-func humanSeconds(s int) string {
+// HumanDuration says d the way a person would, rounded up: "1 second",
+// "45 seconds", "15 minutes", "1 hour", "24 hours". Used for lifetimes in
+// messages and for how long to wait.
+func HumanDuration(d time.Duration) string {
+	secs := int((d + time.Second - 1) / time.Second)
+	plural := func(n int, unit string) string {
+		if n == 1 {
+			return "1 " + unit
+		}
+		return fmt.Sprintf("%d %ss", n, unit)
+	}
 	switch {
-	case s == 1:
-		return "1 second"
-	case s < 120:
-		return fmt.Sprintf("%d seconds", s)
+	case secs < 120:
+		return plural(max(secs, 1), "second")
+	case secs%3600 == 0:
+		return plural(secs/3600, "hour")
 	default:
-		return fmt.Sprintf("%d minutes", (s+59)/60)
+		return plural((secs+59)/60, "minute")
 	}
 }
 

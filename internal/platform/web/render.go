@@ -59,13 +59,7 @@ func funcs() template.FuncMap {
 		"seconds":   func(d time.Duration) int { return int((d + time.Second - 1) / time.Second) },
 		"itoa":      strconv.Itoa,
 		"hasPrefix": strings.HasPrefix,
-		"minutes": func(d time.Duration) string {
-			m := int((d + 59*time.Second) / time.Minute)
-			if m <= 1 {
-				return "1 minute"
-			}
-			return strconv.Itoa(m) + " minutes"
-		},
+		"duration":  HumanDuration,
 		"date": func(t time.Time) string {
 			if t.IsZero() {
 				return "—"

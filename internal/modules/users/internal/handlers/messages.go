@@ -3,13 +3,13 @@ package handlers
 import (
 	"context"
 	"database/sql"
-	"fmt"
 	"net/url"
 	"time"
 
 	"github.com/simplemodule-go/simplemodule/internal/messaging/email"
 	"github.com/simplemodule-go/simplemodule/internal/messaging/outbox"
 	"github.com/simplemodule-go/simplemodule/internal/modules/users/internal/store"
+	"github.com/simplemodule-go/simplemodule/internal/platform/web"
 )
 
 // The emails the Users module sends, each with a text and an HTML body.
@@ -121,17 +121,6 @@ func (h *Handler) mailLinkTx(ctx context.Context, tx *sql.Tx, m linkMail) error 
 		q[k] = v
 	}
 	q.Set("code", raw)
-	data := mailData{Link: h.link(m.Path, q), TTL: humanTTL(m.TTL)}
+	data := mailData{Link: h.link(m.Path, q), TTL: web.HumanDuration(m.TTL)}
 	return h.queueEmail(ctx, tx, m.Template, m.To, data, h.Kit.Clock.Now().Add(m.TTL))
-}
-
-// humanTTL says a lifetime the way a person would: "1 hour", "24 hours", "10 minutes".
-func humanTTL(d time.Duration) string {
-	if d >= time.Hour && d%time.Hour == 0 {
-		if d == time.Hour {
-			return "1 hour"
-		}
-		return fmt.Sprintf("%d hours", d/time.Hour)
-	}
-	return minutes(d)
 }

@@ -157,17 +157,6 @@ func deliveryMessage(code string) string {
 // phoneRef groups a user's verification SMS in the outbox.
 func phoneRef(userID string) string { return "phone:" + userID }
 
-func minutes(d time.Duration) string {
-	if d < time.Minute {
-		return fmt.Sprintf("%d seconds", int(d.Seconds()))
-	}
-	m := int(d.Round(time.Minute).Minutes())
-	if m == 1 {
-		return "1 minute"
-	}
-	return fmt.Sprintf("%d minutes", m)
-}
-
 // smsBody is the verification text, ending with the origin-bound line
 // (@host #code) that browsers and phones use to autofill the code.
 func (h *Handler) smsBody(code string) string {
@@ -175,7 +164,7 @@ func (h *Handler) smsBody(code string) string {
 	if u, err := url.Parse(h.Config.BaseURL); err == nil && u.Hostname() != "" {
 		host = u.Hostname()
 	}
-	return fmt.Sprintf("Your SimpleModule verification code is %s. It expires in %s. Don't share it.\n\n@%s #%s", code, minutes(h.Config.PhoneCodeTTL), host, code)
+	return fmt.Sprintf("Your SimpleModule verification code is %s. It expires in %s. Don't share it.\n\n@%s #%s", code, web.HumanDuration(h.Config.PhoneCodeTTL), host, code)
 }
 
 // ConfirmPhone verifies the code and, atomically, stores the number as
