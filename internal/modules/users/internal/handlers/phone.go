@@ -176,7 +176,7 @@ func (h *Handler) ConfirmPhone(w http.ResponseWriter, r *http.Request) {
 	}
 	ip := h.Kit.ClientIP(r)
 	keep := currentSessionHash(r)
-	_, err := h.Store.ConfirmPhoneCode(r.Context(), u.ID, number, r.PostFormValue("code"), ip, h.phoneLimits(r), func(tx *sql.Tx, stamp string) error {
+	err := h.Store.ConfirmPhoneCode(r.Context(), u.ID, number, r.PostFormValue("code"), ip, h.phoneLimits(r), func(tx *sql.Tx, stamp string) error {
 		return h.Sessions.EndOthers(r.Context(), tx, u.ID, keep, stamp)
 	})
 	var throttled *store.ThrottledError
@@ -235,7 +235,7 @@ func (h *Handler) RemovePhone(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	u := currentUser(r)
-	if _, err := h.Store.RemovePhoneNumber(r.Context(), u.ID, h.Kit.ClientIP(r)); err != nil {
+	if err := h.Store.RemovePhoneNumber(r.Context(), u.ID, h.Kit.ClientIP(r)); err != nil {
 		h.Kit.ServerError(w, r, err)
 		return
 	}

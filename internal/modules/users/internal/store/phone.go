@@ -203,21 +203,13 @@ func (s *Store) PendingPhoneCode(ctx context.Context, userID string) (PendingCod
 	return p, true, nil
 }
 
-// ConfirmResult is what a successful confirmation changed.
-type ConfirmResult struct {
-	OldNumber        string
-	OldConfirmed     bool
-	NewSecurityStamp string
-}
-
 // ConfirmPhoneCode checks code for (user, number). On success it consumes
 // the code and, in the same transaction, stores the number as confirmed,
 // rotates the security stamp and ends the user's other sessions. On failure
 // it counts the attempt (burning the code at MaxAttempts, locking the user
 // per Lockout) and leaves the stored number untouched.
-func (s *Store) ConfirmPhoneCode(ctx context.Context, userID, number, code, clientIP string, lim PhoneLimits, endOthers func(tx *sql.Tx, stamp string) error) (ConfirmResult, error) {
+func (s *Store) ConfirmPhoneCode(ctx context.Context, userID, number, code, clientIP string, lim PhoneLimits, endOthers func(tx *sql.Tx, stamp string) error) error {
 	now := s.Clock.Now()
-	var res ConfirmResult
 	var outcome error // a refusal that must still commit its counters
 	err := s.change(ctx, func(tx *sql.Tx, emit func(any) error) error {
 		if err := s.lockKeys(ctx, tx, "user:"+userID); err != nil {
@@ -270,10 +262,9 @@ func (s *Store) ConfirmPhoneCode(ctx context.Context, userID, number, code, clie
 			return nil
 		}
 		var old sql.NullString
-		if err := tx.QueryRowContext(ctx, `SELECT phone_number, phone_number_confirmed FROM users WHERE id = $1`, userID).Scan(&old, &res.OldConfirmed); err != nil {
+		if err := tx.QueryRowContext(ctx, `SELECT phone_number FROM users WHERE id = $1`, userID).Scan(&old); err != nil {
 			return fmt.Errorf("read number: %w", err)
 		}
-		res.OldNumber = old.String
 		if _, err := tx.ExecContext(ctx, `UPDATE users SET phone_number = $2, phone_number_confirmed = TRUE WHERE id = $1`, userID, number); err != nil {
 			return fmt.Errorf("store confirmed number: %w", err)
 		}
@@ -284,25 +275,24 @@ func (s *Store) ConfirmPhoneCode(ctx context.Context, userID, number, code, clie
 		if err != nil {
 			return err
 		}
-		res.NewSecurityStamp = stamp
 		if err := endOthers(tx, stamp); err != nil {
 			return err
 		}
-		if err := s.WriteAudit(ctx, tx, Audit{ActorID: userID, SubjectID: userID, Action: "phone.confirmed", Detail: describeChange(res.OldNumber, number), ClientIP: clientIP}); err != nil {
+		if err := s.WriteAudit(ctx, tx, Audit{ActorID: userID, SubjectID: userID, Action: "phone.confirmed", Detail: describeChange(old.String, number), ClientIP: clientIP}); err != nil {
 			return err
 		}
 		if err := emit(contracts.PhoneNumberConfirmed{UserID: userID, PhoneNumber: number}); err != nil {
 			return err
 		}
-		if res.OldNumber == number {
+		if old.String == number {
 			return nil
 		}
-		return emit(contracts.PhoneNumberChanged{UserID: userID, OldNumber: res.OldNumber, NewNumber: number, Verified: true})
+		return emit(contracts.PhoneNumberChanged{UserID: userID, OldNumber: old.String, NewNumber: number, Verified: true})
 	})
 	if err != nil {
-		return ConfirmResult{}, err
+		return err
 	}
-	return res, outcome
+	return outcome
 }
 
 func (s *Store) recordPhoneFailure(ctx context.Context, tx *sql.Tx, userID, clientIP string, attempts int, lim PhoneLimits, now time.Time, outcome *error) error {
@@ -340,10 +330,10 @@ func (s *Store) recordPhoneFailure(ctx context.Context, tx *sql.Tx, userID, clie
 
 // RemovePhoneNumber clears the number and its confirmation, and ends any
 // pending code.
-func (s *Store) RemovePhoneNumber(ctx context.Context, userID, clientIP string) (string, error) {
+func (s *Store) RemovePhoneNumber(ctx context.Context, userID, clientIP string) error {
 	now := s.Clock.Now()
-	var old sql.NullString
-	err := s.change(ctx, func(tx *sql.Tx, emit func(any) error) error {
+	return s.change(ctx, func(tx *sql.Tx, emit func(any) error) error {
+		var old sql.NullString
 		// Serialised with ConfirmPhoneCode, so a confirmation in flight
 		// cannot store the number after it was removed.
 		if err := s.lockKeys(ctx, tx, "user:"+userID); err != nil {
@@ -368,5 +358,4 @@ func (s *Store) RemovePhoneNumber(ctx context.Context, userID, clientIP string) 
 		}
 		return emit(contracts.PhoneNumberRemoved{UserID: userID, OldNumber: old.String})
 	})
-	return old.String, err
 }
