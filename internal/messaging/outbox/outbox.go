@@ -140,11 +140,6 @@ func New(db *database.DB, clk clock.Clock, secret []byte, smsSender sms.Sender, 
 	return &Outbox{DB: db, Clock: clk, SMS: smsSender, Email: emailSender, Log: log, cfg: cfg, aead: aead, kick: make(chan struct{}, 1)}, nil
 }
 
-// Execer is a *sql.Tx (or *sql.DB when there is no surrounding change).
-type Execer interface {
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
-}
-
 const encPrefix = "enc:v1:"
 
 func (o *Outbox) seal(id, plain string) string {
@@ -176,7 +171,7 @@ func nullMS(t time.Time) any {
 	return t.UnixMilli()
 }
 
-func (o *Outbox) enqueue(ctx context.Context, q Execer, channel, to, subject, purpose, body, html string, opt Options) (string, error) {
+func (o *Outbox) enqueue(ctx context.Context, q database.Queryer, channel, to, subject, purpose, body, html string, opt Options) (string, error) {
 	id := secrets.ID()
 	if opt.Sensitive {
 		body = o.seal(id, body)
@@ -196,13 +191,13 @@ func (o *Outbox) enqueue(ctx context.Context, q Execer, channel, to, subject, pu
 
 // EnqueueSMS stores m for delivery inside q (the caller's transaction).
 // Call Kick after the transaction commits.
-func (o *Outbox) EnqueueSMS(ctx context.Context, q Execer, m sms.Message, opt Options) (string, error) {
+func (o *Outbox) EnqueueSMS(ctx context.Context, q database.Queryer, m sms.Message, opt Options) (string, error) {
 	return o.enqueue(ctx, q, ChannelSMS, m.To, "", m.Purpose, m.Body, "", opt)
 }
 
 // EnqueueEmail stores m for delivery inside q (the caller's transaction).
 // Call Kick after the transaction commits.
-func (o *Outbox) EnqueueEmail(ctx context.Context, q Execer, m email.Message, opt Options) (string, error) {
+func (o *Outbox) EnqueueEmail(ctx context.Context, q database.Queryer, m email.Message, opt Options) (string, error) {
 	return o.enqueue(ctx, q, ChannelEmail, m.To, m.Subject, "", m.Text, m.HTML, opt)
 }
 

@@ -22,9 +22,7 @@ type Limiter struct {
 
 // wait returns how long until one more event of (bucket, key) fits under
 // limit per window; 0 means now.
-func (l *Limiter) wait(ctx context.Context, q interface {
-	QueryRowContext(context.Context, string, ...any) *sql.Row
-}, bucket, key string, limit int, window time.Duration, now time.Time) (time.Duration, error) {
+func (l *Limiter) wait(ctx context.Context, q database.Queryer, bucket, key string, limit int, window time.Duration, now time.Time) (time.Duration, error) {
 	var n int
 	var oldest sql.NullInt64
 	// The limit-th newest event decides when the window has room again.

@@ -5,13 +5,13 @@ package session
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"net/http"
 	"time"
 
 	"github.com/simplemodule-go/simplemodule/internal/platform/clock"
+	"github.com/simplemodule-go/simplemodule/internal/platform/database"
 	"github.com/simplemodule-go/simplemodule/internal/platform/secrets"
 )
 
@@ -36,12 +36,6 @@ type Session struct {
 	ExpiresAt     time.Time
 }
 
-// Execer is a *sql.DB or *sql.Tx.
-type Execer interface {
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-}
-
 // Store reads and writes the sessions table.
 type Store struct {
 	Clock  clock.Clock
@@ -49,7 +43,7 @@ type Store struct {
 }
 
 // Create starts a session for userID and returns its token.
-func (s *Store) Create(ctx context.Context, db Execer, userID, stamp string, persistent bool) (string, Session, error) {
+func (s *Store) Create(ctx context.Context, db database.Queryer, userID, stamp string, persistent bool) (string, Session, error) {
 	token := secrets.Token(32)
 	life := ShortLifetime
 	if persistent {
@@ -66,14 +60,14 @@ func (s *Store) Create(ctx context.Context, db Execer, userID, stamp string, per
 }
 
 // Delete ends the session with idHash.
-func (s *Store) Delete(ctx context.Context, db Execer, idHash string) error {
+func (s *Store) Delete(ctx context.Context, db database.Queryer, idHash string) error {
 	_, err := db.ExecContext(ctx, `DELETE FROM sessions WHERE id_hash = $1`, idHash)
 	return err
 }
 
 // EndOthers ends every session of userID except keepHash and moves the kept
 // one to the new security stamp, so it survives the stamp check.
-func (s *Store) EndOthers(ctx context.Context, db Execer, userID, keepHash, newStamp string) error {
+func (s *Store) EndOthers(ctx context.Context, db database.Queryer, userID, keepHash, newStamp string) error {
 	if _, err := db.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = $1 AND id_hash <> $2`, userID, keepHash); err != nil {
 		return fmt.Errorf("end other sessions: %w", err)
 	}

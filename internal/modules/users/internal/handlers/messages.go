@@ -9,6 +9,7 @@ import (
 	"github.com/simplemodule-go/simplemodule/internal/messaging/email"
 	"github.com/simplemodule-go/simplemodule/internal/messaging/outbox"
 	"github.com/simplemodule-go/simplemodule/internal/modules/users/internal/store"
+	"github.com/simplemodule-go/simplemodule/internal/platform/database"
 	"github.com/simplemodule-go/simplemodule/internal/platform/web"
 )
 
@@ -70,7 +71,7 @@ type mailData struct {
 // queueEmail renders t and writes it to the outbox inside q, the
 // transaction of the change that causes it. Messages holding links are
 // sensitive: encrypted at rest and wiped after delivery or at wipeAt.
-func (h *Handler) queueEmail(ctx context.Context, q outbox.Execer, t email.Template, to string, data mailData, wipeAt time.Time) error {
+func (h *Handler) queueEmail(ctx context.Context, q database.Queryer, t email.Template, to string, data mailData, wipeAt time.Time) error {
 	m, err := t.Render(to, data)
 	if err != nil {
 		return err

@@ -52,12 +52,8 @@ type Audit struct {
 	ClientIP  string
 }
 
-// Queryer is a *sql.DB or *sql.Tx.
-type Queryer interface {
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-}
+// Queryer runs statements in or out of a transaction.
+type Queryer = database.Queryer
 
 // NormalizeEmail is the form emails are compared in.
 func NormalizeEmail(email string) string { return strings.ToLower(strings.TrimSpace(email)) }
