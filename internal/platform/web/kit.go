@@ -166,9 +166,10 @@ func (k *Kit) ClientIP(r *http.Request) string {
 // itself for IPv4, its /64 network for IPv6 (one subscriber commonly holds a
 // whole /64, so per-address limits would be no limit at all).
 func (k *Kit) RateKey(r *http.Request) string {
-	ip, err := netip.ParseAddr(k.ClientIP(r))
+	client := k.ClientIP(r)
+	ip, err := netip.ParseAddr(client)
 	if err != nil || ip.Is4() {
-		return k.ClientIP(r)
+		return client
 	}
 	p, err := ip.Prefix(64)
 	if err != nil {
