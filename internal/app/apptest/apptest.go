@@ -6,16 +6,12 @@ package apptest
 
 import (
 	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"regexp"
 	"strings"
 	"sync"
@@ -28,41 +24,20 @@ import (
 	"github.com/simplemodule-go/simplemodule/internal/modules/users"
 	"github.com/simplemodule-go/simplemodule/internal/platform/clock"
 	"github.com/simplemodule-go/simplemodule/internal/platform/config"
+	"github.com/simplemodule-go/simplemodule/internal/platform/database/dbtest"
 )
 
 // PostgresEnv names the variable holding the test PostgreSQL URL.
-const PostgresEnv = "SIMPLEMODULE_TEST_POSTGRES_URL"
+const PostgresEnv = dbtest.PostgresEnv
 
 // Databases are the engines every integration test runs on.
-var Databases = []string{"sqlite", "postgres"}
+var Databases = dbtest.Engines
 
-// ForEachDB runs fn as a subtest per database. PostgreSQL is skipped with a
-// one-line reason when not configured, except on CI (CI=true), where a
-// missing database fails the test instead of skipping silently.
-func ForEachDB(t *testing.T, fn func(t *testing.T, db string)) {
-	t.Helper()
-	for _, db := range Databases {
-		t.Run(db, func(t *testing.T) {
-			if db == "postgres" {
-				RequirePostgres(t)
-			}
-			fn(t, db)
-		})
-	}
-}
+// ForEachDB runs fn as a subtest per database (see dbtest.ForEach).
+func ForEachDB(t *testing.T, fn func(t *testing.T, db string)) { t.Helper(); dbtest.ForEach(t, fn) }
 
 // RequirePostgres skips (or on CI fails) when PostgreSQL is not configured.
-func RequirePostgres(t testing.TB) string {
-	t.Helper()
-	u := os.Getenv(PostgresEnv)
-	if u == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is not set, and CI=true requires the PostgreSQL tests to run", PostgresEnv)
-		}
-		t.Skipf("PostgreSQL tests skipped: set %s (e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable)", PostgresEnv)
-	}
-	return u
-}
+func RequirePostgres(t testing.TB) string { t.Helper(); return dbtest.RequirePostgres(t) }
 
 // Env is one running application.
 type Env struct {
@@ -111,36 +86,7 @@ func (b *LogBuffer) String() string {
 }
 
 // DatabaseURL returns a fresh, empty database for db ("sqlite" or "postgres").
-func DatabaseURL(t testing.TB, db string) string {
-	t.Helper()
-	if db == "sqlite" {
-		return "sqlite:" + t.TempDir() + "/test.db"
-	}
-	base := RequirePostgres(t)
-	b := make([]byte, 6)
-	rand.Read(b)
-	schema := "t_" + hex.EncodeToString(b)
-	admin, err := sql.Open("pgx", base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := admin.Exec(`CREATE SCHEMA ` + schema); err != nil {
-		admin.Close()
-		t.Fatalf("create schema: %v", err)
-	}
-	t.Cleanup(func() {
-		admin.Exec(`DROP SCHEMA ` + schema + ` CASCADE`)
-		admin.Close()
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
+func DatabaseURL(t testing.TB, db string) string { t.Helper(); return dbtest.URL(t, db) }
 
 // Start runs the application on db with test settings; change adjusts the
 // configuration before start.

@@ -12,13 +12,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/simplemodule-go/simplemodule/internal/app/apptest"
 	"github.com/simplemodule-go/simplemodule/internal/messaging"
 	"github.com/simplemodule-go/simplemodule/internal/messaging/email"
 	"github.com/simplemodule-go/simplemodule/internal/messaging/outbox"
 	"github.com/simplemodule-go/simplemodule/internal/messaging/sms"
 	"github.com/simplemodule-go/simplemodule/internal/platform/clock"
 	"github.com/simplemodule-go/simplemodule/internal/platform/database"
+	"github.com/simplemodule-go/simplemodule/internal/platform/database/dbtest"
 )
 
 // fakeSMS records deliveries and fails while fail returns an error.
@@ -113,8 +113,8 @@ func rawBody(t *testing.T, db *database.DB, id string) (body, status string) {
 func start() *clock.Fake { return clock.NewFake(time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC)) }
 
 func TestDeliverAndWipe(t *testing.T) {
-	apptest.ForEachDB(t, func(t *testing.T, kind string) {
-		db := open(t, apptest.DatabaseURL(t, kind))
+	dbtest.ForEach(t, func(t *testing.T, kind string) {
+		db := open(t, dbtest.URL(t, kind))
 		clk := start()
 		s := &fakeSMS{}
 		o := newOutbox(t, db, clk, s)
@@ -139,8 +139,8 @@ func TestDeliverAndWipe(t *testing.T) {
 }
 
 func TestPermanentFailureIsNotRetried(t *testing.T) {
-	apptest.ForEachDB(t, func(t *testing.T, kind string) {
-		db := open(t, apptest.DatabaseURL(t, kind))
+	dbtest.ForEach(t, func(t *testing.T, kind string) {
+		db := open(t, dbtest.URL(t, kind))
 		clk := start()
 		calls := 0
 		s := &fakeSMS{fail: func(sms.Message) error {
@@ -168,8 +168,8 @@ func TestPermanentFailureIsNotRetried(t *testing.T) {
 }
 
 func TestTransientFailuresRetryWithBackoffThenGiveUp(t *testing.T) {
-	apptest.ForEachDB(t, func(t *testing.T, kind string) {
-		db := open(t, apptest.DatabaseURL(t, kind))
+	dbtest.ForEach(t, func(t *testing.T, kind string) {
+		db := open(t, dbtest.URL(t, kind))
 		clk := start()
 		calls := 0
 		s := &fakeSMS{fail: func(sms.Message) error { calls++; return errors.New("503 from provider") }}
@@ -195,8 +195,8 @@ func TestTransientFailuresRetryWithBackoffThenGiveUp(t *testing.T) {
 
 // A 30-second provider outage, then recovery: every message arrives once.
 func TestOutageThenRecoveryDeliversEachOnce(t *testing.T) {
-	apptest.ForEachDB(t, func(t *testing.T, kind string) {
-		db := open(t, apptest.DatabaseURL(t, kind))
+	dbtest.ForEach(t, func(t *testing.T, kind string) {
+		db := open(t, dbtest.URL(t, kind))
 		clk := start()
 		downUntil := clk.Now().Add(30 * time.Second)
 		s := &fakeSMS{fail: func(sms.Message) error {
@@ -224,8 +224,8 @@ func TestOutageThenRecoveryDeliversEachOnce(t *testing.T) {
 
 // Messages queued by a process that stopped are delivered by the next one.
 func TestPendingMessagesSurviveRestart(t *testing.T) {
-	apptest.ForEachDB(t, func(t *testing.T, kind string) {
-		url := apptest.DatabaseURL(t, kind)
+	dbtest.ForEach(t, func(t *testing.T, kind string) {
+		url := dbtest.URL(t, kind)
 		clk := start()
 		db1 := open(t, url)
 		first := newOutbox(t, db1, clk, &fakeSMS{})
@@ -245,8 +245,8 @@ func TestPendingMessagesSurviveRestart(t *testing.T) {
 // A worker that died mid-delivery leaves a lease; another picks the
 // message up once the lease expires.
 func TestExpiredLeaseIsRetaken(t *testing.T) {
-	apptest.ForEachDB(t, func(t *testing.T, kind string) {
-		db := open(t, apptest.DatabaseURL(t, kind))
+	dbtest.ForEach(t, func(t *testing.T, kind string) {
+		db := open(t, dbtest.URL(t, kind))
 		clk := start()
 		s := &fakeSMS{}
 		o := newOutbox(t, db, clk, s)
@@ -267,8 +267,8 @@ func TestExpiredLeaseIsRetaken(t *testing.T) {
 }
 
 func TestSensitiveBodyWipedAtExpiry(t *testing.T) {
-	apptest.ForEachDB(t, func(t *testing.T, kind string) {
-		db := open(t, apptest.DatabaseURL(t, kind))
+	dbtest.ForEach(t, func(t *testing.T, kind string) {
+		db := open(t, dbtest.URL(t, kind))
 		clk := start()
 		s := &fakeSMS{fail: func(sms.Message) error { return errors.New("down") }}
 		o := newOutbox(t, db, clk, s)
@@ -287,7 +287,7 @@ func TestSensitiveBodyWipedAtExpiry(t *testing.T) {
 
 // Two instances sharing one PostgreSQL database never send a message twice.
 func TestTwoInstancesNoDuplicates(t *testing.T) {
-	url := apptest.DatabaseURL(t, "postgres")
+	url := dbtest.URL(t, "postgres")
 	clk := start()
 	s := &fakeSMS{}
 	dbA, dbB := open(t, url), open(t, url)
@@ -324,8 +324,8 @@ func TestTwoInstancesNoDuplicates(t *testing.T) {
 // A send that outlives its lease loses the message to another worker, and
 // its late result does not overwrite the other worker's.
 func TestLateResultAfterLostLeaseIsDropped(t *testing.T) {
-	apptest.ForEachDB(t, func(t *testing.T, kind string) {
-		db := open(t, apptest.DatabaseURL(t, kind))
+	dbtest.ForEach(t, func(t *testing.T, kind string) {
+		db := open(t, dbtest.URL(t, kind))
 		clk := start()
 		fast := &fakeSMS{}
 		b := newOutbox(t, db, clk, fast)
@@ -356,8 +356,8 @@ func TestLateResultAfterLostLeaseIsDropped(t *testing.T) {
 }
 
 func TestFinishedMessagesExpireAfterRetention(t *testing.T) {
-	apptest.ForEachDB(t, func(t *testing.T, kind string) {
-		db := open(t, apptest.DatabaseURL(t, kind))
+	dbtest.ForEach(t, func(t *testing.T, kind string) {
+		db := open(t, dbtest.URL(t, kind))
 		clk := start()
 		o := newOutbox(t, db, clk, &fakeSMS{})
 		enqueue(t, o, db, "old news", outbox.Options{})

@@ -31,7 +31,6 @@ import (
 
 	gosmtp "github.com/emersion/go-smtp"
 
-	"github.com/simplemodule-go/simplemodule/internal/app/apptest"
 	"github.com/simplemodule-go/simplemodule/internal/messaging/email"
 	"github.com/simplemodule-go/simplemodule/internal/messaging/email/smtp"
 	"github.com/simplemodule-go/simplemodule/internal/messaging/outbox"
@@ -40,6 +39,7 @@ import (
 	"github.com/simplemodule-go/simplemodule/internal/messaging/sms/webhook"
 	"github.com/simplemodule-go/simplemodule/internal/platform/clock"
 	"github.com/simplemodule-go/simplemodule/internal/platform/database"
+	"github.com/simplemodule-go/simplemodule/internal/platform/database/dbtest"
 )
 
 const (
@@ -316,8 +316,8 @@ func newTwilioSender(t *testing.T, baseURL string, timeout time.Duration) *twili
 }
 
 func TestProviderTwilioSuccessMarksSent(t *testing.T) {
-	apptest.ForEachDB(t, func(t *testing.T, kind string) {
-		db := open(t, apptest.DatabaseURL(t, kind))
+	dbtest.ForEach(t, func(t *testing.T, kind string) {
+		db := open(t, dbtest.URL(t, kind))
 		clk := start()
 		tw := newFakeTwilio(t)
 		o := newProviderOutbox(t, db, clk, newTwilioSender(t, tw.URL, 2*time.Second), nil)
@@ -345,8 +345,8 @@ func TestProviderTwilioSuccessMarksSent(t *testing.T) {
 }
 
 func TestProviderTwilioPermanentErrorFailsWithoutRetry(t *testing.T) {
-	apptest.ForEachDB(t, func(t *testing.T, kind string) {
-		db := open(t, apptest.DatabaseURL(t, kind))
+	dbtest.ForEach(t, func(t *testing.T, kind string) {
+		db := open(t, dbtest.URL(t, kind))
 		clk := start()
 		tw := newFakeTwilio(t, reply{
 			status: http.StatusBadRequest,
@@ -377,8 +377,8 @@ func TestProviderTwilioPermanentErrorFailsWithoutRetry(t *testing.T) {
 }
 
 func TestProviderTwilioServerErrorsRetriedThenDeliveredOnce(t *testing.T) {
-	apptest.ForEachDB(t, func(t *testing.T, kind string) {
-		db := open(t, apptest.DatabaseURL(t, kind))
+	dbtest.ForEach(t, func(t *testing.T, kind string) {
+		db := open(t, dbtest.URL(t, kind))
 		clk := start()
 		fiveHundred := reply{status: http.StatusInternalServerError, body: `{"code":20500,"message":"Internal Server Error","status":500}`}
 		tw := newFakeTwilio(t, fiveHundred, fiveHundred, reply{status: http.StatusCreated})
@@ -406,8 +406,8 @@ func TestProviderTwilioServerErrorsRetriedThenDeliveredOnce(t *testing.T) {
 }
 
 func TestProviderTwilioTimeoutRetriedThenDeliveredOnce(t *testing.T) {
-	apptest.ForEachDB(t, func(t *testing.T, kind string) {
-		db := open(t, apptest.DatabaseURL(t, kind))
+	dbtest.ForEach(t, func(t *testing.T, kind string) {
+		db := open(t, dbtest.URL(t, kind))
 		clk := start()
 		tw := newFakeTwilio(t, reply{hang: true}, reply{status: http.StatusCreated})
 		o := newProviderOutbox(t, db, clk, newTwilioSender(t, tw.URL, 50*time.Millisecond), nil)
@@ -431,8 +431,8 @@ func TestProviderTwilioTimeoutRetriedThenDeliveredOnce(t *testing.T) {
 }
 
 func TestProviderSensitiveSMSLeavesNoCodeInTable(t *testing.T) {
-	apptest.ForEachDB(t, func(t *testing.T, kind string) {
-		db := open(t, apptest.DatabaseURL(t, kind))
+	dbtest.ForEach(t, func(t *testing.T, kind string) {
+		db := open(t, dbtest.URL(t, kind))
 		clk := start()
 		tw := newFakeTwilio(t)
 		o := newProviderOutbox(t, db, clk, newTwilioSender(t, tw.URL, 2*time.Second), nil)
@@ -527,8 +527,8 @@ func newWebhookSender(t *testing.T, clk clock.Clock, url, secret string) *webhoo
 }
 
 func TestProviderWebhookSuccessCarriesOutboxID(t *testing.T) {
-	apptest.ForEachDB(t, func(t *testing.T, kind string) {
-		db := open(t, apptest.DatabaseURL(t, kind))
+	dbtest.ForEach(t, func(t *testing.T, kind string) {
+		db := open(t, dbtest.URL(t, kind))
 		clk := start()
 		rc := newHookReceiver(t, clk)
 		o := newProviderOutbox(t, db, clk, newWebhookSender(t, clk, rc.URL+"/sms", provHookSecret), nil)
@@ -557,8 +557,8 @@ func TestProviderWebhookSuccessCarriesOutboxID(t *testing.T) {
 }
 
 func TestProviderWebhookRetryKeepsSameIdempotencyKey(t *testing.T) {
-	apptest.ForEachDB(t, func(t *testing.T, kind string) {
-		db := open(t, apptest.DatabaseURL(t, kind))
+	dbtest.ForEach(t, func(t *testing.T, kind string) {
+		db := open(t, dbtest.URL(t, kind))
 		clk := start()
 		rc := newHookReceiver(t, clk, http.StatusServiceUnavailable)
 		o := newProviderOutbox(t, db, clk, newWebhookSender(t, clk, rc.URL, provHookSecret), nil)
@@ -592,8 +592,8 @@ func TestProviderWebhookRetryKeepsSameIdempotencyKey(t *testing.T) {
 }
 
 func TestProviderWebhookBadSignatureFailsWithoutRetry(t *testing.T) {
-	apptest.ForEachDB(t, func(t *testing.T, kind string) {
-		db := open(t, apptest.DatabaseURL(t, kind))
+	dbtest.ForEach(t, func(t *testing.T, kind string) {
+		db := open(t, dbtest.URL(t, kind))
 		clk := start()
 		rc := newHookReceiver(t, clk)
 		o := newProviderOutbox(t, db, clk, newWebhookSender(t, clk, rc.URL, "not-the-receivers-secret-at-all"), nil)
@@ -771,8 +771,8 @@ var provConfirmEmail = email.Message{
 }
 
 func TestProviderSMTPDeliversEnqueuedEmail(t *testing.T) {
-	apptest.ForEachDB(t, func(t *testing.T, kind string) {
-		db := open(t, apptest.DatabaseURL(t, kind))
+	dbtest.ForEach(t, func(t *testing.T, kind string) {
+		db := open(t, dbtest.URL(t, kind))
 		clk := start()
 		mb, err := startMailbox(t, 0)
 		if err != nil {
@@ -804,8 +804,8 @@ func TestProviderSMTPDeliversEnqueuedEmail(t *testing.T) {
 }
 
 func TestProviderSMTPStoppedServerRetriedThenDeliveredAfterRestart(t *testing.T) {
-	apptest.ForEachDB(t, func(t *testing.T, kind string) {
-		db := open(t, apptest.DatabaseURL(t, kind))
+	dbtest.ForEach(t, func(t *testing.T, kind string) {
+		db := open(t, dbtest.URL(t, kind))
 		clk := start()
 		first, err := startMailbox(t, 0)
 		if err != nil {

@@ -7,16 +7,21 @@ import (
 	"testing"
 	"testing/fstest"
 
-	"github.com/simplemodule-go/simplemodule/internal/app"
-	"github.com/simplemodule-go/simplemodule/internal/app/apptest"
 	"github.com/simplemodule-go/simplemodule/internal/platform/database"
+	"github.com/simplemodule-go/simplemodule/internal/platform/database/dbtest"
 )
+
+// sampleMigrations stand in for a module's schema.
+var sampleMigrations = database.Migrations{Module: "sample", FS: fstest.MapFS{
+	"001_things.sql": {Data: []byte(`CREATE TABLE things (id TEXT PRIMARY KEY, n BIGINT NOT NULL);`)},
+	"002_index.sql":  {Data: []byte(`CREATE INDEX things_n ON things (n);`)},
+}}
 
 // Several instances starting at once on one database all succeed, apply
 // each migration once, and agree on one generated app secret.
 func TestConcurrentStartsMigrateOnce(t *testing.T) {
-	apptest.ForEachDB(t, func(t *testing.T, kind string) {
-		url := apptest.DatabaseURL(t, kind)
+	dbtest.ForEach(t, func(t *testing.T, kind string) {
+		url := dbtest.URL(t, kind)
 		const instances = 4
 		secrets := make([][]byte, instances)
 		var wg sync.WaitGroup
@@ -30,7 +35,7 @@ func TestConcurrentStartsMigrateOnce(t *testing.T) {
 					return
 				}
 				defer db.Close()
-				if err := db.Migrate(context.Background(), app.Migrations()...); err != nil {
+				if err := db.Migrate(context.Background(), database.PlatformMigrations(), sampleMigrations); err != nil {
 					t.Errorf("instance %d: migrate: %v", i, err)
 					return
 				}
@@ -60,8 +65,8 @@ func TestConcurrentStartsMigrateOnce(t *testing.T) {
 
 // A file named for one dialect applies only there.
 func TestDialectSpecificMigrations(t *testing.T) {
-	apptest.ForEachDB(t, func(t *testing.T, kind string) {
-		db, err := database.Open(context.Background(), apptest.DatabaseURL(t, kind))
+	dbtest.ForEach(t, func(t *testing.T, kind string) {
+		db, err := database.Open(context.Background(), dbtest.URL(t, kind))
 		if err != nil {
 			t.Fatal(err)
 		}
