@@ -86,6 +86,7 @@ type Config struct {
 	Lease       time.Duration // how long a claimed message is reserved for one worker (default 2m, longer than any sender's timeout)
 	Batch       int           // messages claimed per pass (default 16)
 	Poll        time.Duration // idle poll interval (default 1s)
+	Observer    Observer      // hears every delivery attempt (default: nobody)
 }
 
 // Outbox stores and delivers messages.
@@ -128,6 +129,9 @@ func New(db *database.DB, clk clock.Clock, secret []byte, smsSender sms.Sender, 
 	}
 	if cfg.Poll <= 0 {
 		cfg.Poll = time.Second
+	}
+	if cfg.Observer == nil {
+		cfg.Observer = nopObserver{}
 	}
 	block, err := aes.NewCipher(secrets.Derive(secret, "simplemodule outbox encryption v1"))
 	if err != nil {
