@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"hash/fnv"
 	"io/fs"
 	"sort"
 	"strconv"
@@ -36,9 +35,7 @@ func (db *DB) Migrate(ctx context.Context, sets ...Migrations) error {
 	}
 	defer conn.Close()
 	if db.Dialect == Postgres {
-		h := fnv.New64a()
-		h.Write([]byte("simplemodule migrations"))
-		key := int64(h.Sum64() >> 1)
+		key := LockKey("simplemodule migrations")
 		if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock($1)", key); err != nil {
 			return fmt.Errorf("migrate: lock: %w", err)
 		}

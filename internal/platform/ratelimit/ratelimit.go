@@ -6,7 +6,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"hash/fnv"
+	"sync/atomic"
 	"time"
 
 	"github.com/simplemodule-go/simplemodule/internal/platform/clock"
@@ -18,6 +18,8 @@ import (
 type Limiter struct {
 	DB    *database.DB
 	Clock clock.Clock
+
+	lastTrim atomic.Int64 // Unix ms of the last Trim pass
 }
 
 // wait returns how long until one more event of (bucket, key) fits under
@@ -40,14 +42,27 @@ func (l *Limiter) wait(ctx context.Context, q database.Queryer, bucket, key stri
 // keep is how long any event is kept: longer than every window in use.
 const keep = 24 * time.Hour
 
+// trimEvery spaces out the passes that drop expired events.
+const trimEvery = time.Minute
+
 func record(ctx context.Context, tx *sql.Tx, id, bucket, key string, now time.Time) error {
 	if _, err := tx.ExecContext(ctx, `INSERT INTO rate_events (id, bucket, key, at) VALUES ($1, $2, $3, $4)`, id, bucket, key, now.UnixMilli()); err != nil {
 		return fmt.Errorf("rate limit %s: record: %w", bucket, err)
 	}
-	// Events older than any window count for nothing; dropping them here
-	// keeps the table small whichever keys never come back.
-	if _, err := tx.ExecContext(ctx, `DELETE FROM rate_events WHERE at <= $1`, now.Add(-keep).UnixMilli()); err != nil {
-		return fmt.Errorf("rate limit %s: trim: %w", bucket, err)
+	return nil
+}
+
+// Trim drops events older than any window: they count for nothing, and
+// keys that never come back would otherwise stay forever. It runs at most
+// once a minute per process, whoever calls it.
+func (l *Limiter) Trim(ctx context.Context) error {
+	now := l.Clock.Now()
+	last := l.lastTrim.Load()
+	if now.UnixMilli()-last < trimEvery.Milliseconds() || !l.lastTrim.CompareAndSwap(last, now.UnixMilli()) {
+		return nil
+	}
+	if _, err := l.DB.ExecContext(ctx, `DELETE FROM rate_events WHERE at <= $1`, now.Add(-keep).UnixMilli()); err != nil {
+		return fmt.Errorf("rate limit: trim: %w", err)
 	}
 	return nil
 }
@@ -73,12 +88,8 @@ func (l *Limiter) Reserve(ctx context.Context, bucket, key string, limit int, wi
 	id := secrets.ID()
 	var wait time.Duration
 	err := l.DB.InTx(ctx, func(tx *sql.Tx) error {
-		if l.DB.Dialect == database.Postgres {
-			h := fnv.New64a()
-			h.Write([]byte("rate:" + bucket + ":" + key))
-			if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(h.Sum64())); err != nil {
-				return err
-			}
+		if err := l.DB.LockKeys(ctx, tx, "rate:"+bucket+":"+key); err != nil {
+			return err
 		}
 		var err error
 		if wait, err = l.wait(ctx, tx, bucket, key, limit, window, now); err != nil || wait > 0 {
@@ -88,6 +99,10 @@ func (l *Limiter) Reserve(ctx context.Context, bucket, key string, limit int, wi
 	})
 	if err != nil || wait > 0 {
 		return "", wait, err
+	}
+	// Housekeeping rides on a successful reservation, outside its transaction.
+	if err := l.Trim(ctx); err != nil {
+		return "", 0, err
 	}
 	return id, 0, nil
 }
