@@ -1,0 +1,96 @@
+// Package metrics exports the server's Prometheus metrics: request latency
+// by route and status, the outbox's backlog and deliveries, and the account
+// events the Users module reports (sign-ins, phone codes). Everything lives
+// in a registry of its own, served by Handler on a listener of its own
+// (SIMPLEMODULE_METRICS_ADDR), never on the public one.
+package metrics
+
+import (
+	"log/slog"
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// namespace prefixes every metric of ours.
+const namespace = "simplemodule"
+
+// Metrics holds the registry and every metric the application updates.
+// Its methods are safe for concurrent use. Build one with New.
+type Metrics struct {
+	registry *prometheus.Registry
+	log      *slog.Logger
+
+	requestDuration  *prometheus.HistogramVec
+	deliveries       *prometheus.CounterVec
+	deliveryDuration *prometheus.HistogramVec
+	signIns          *prometheus.CounterVec
+	phoneCodesSent   *prometheus.CounterVec
+	phoneConfirms    *prometheus.CounterVec
+}
+
+// New builds the metrics in a fresh registry, with the Go runtime and
+// process collectors. log receives scrape errors (e.g. the database not
+// answering the backlog query).
+func New(log *slog.Logger) *Metrics {
+	m := &Metrics{
+		registry: prometheus.NewRegistry(),
+		log:      log,
+		requestDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: namespace,
+			Name:      "http_request_duration_seconds",
+			Help:      "Time to answer an HTTP request, by route pattern (\"other\" when none matched) and status code.",
+			Buckets:   []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}, []string{"route", "code"}),
+		deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace,
+			Name:      "outbox_deliveries_total",
+			Help:      "Delivery attempts by channel (sms, email) and outcome (sent, retry, failed).",
+		}, []string{"channel", "outcome"}),
+		deliveryDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: namespace,
+			Name:      "outbox_delivery_duration_seconds",
+			Help:      "Time from a message's request (queued) to the provider accepting it, by channel; retries included.",
+			Buckets:   []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60},
+		}, []string{"channel"}),
+		signIns: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace,
+			Name:      "signins_total",
+			Help:      "Sign-in attempts by outcome.",
+		}, []string{"outcome"}),
+		phoneCodesSent: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace,
+			Name:      "phone_codes_sent_total",
+			Help:      "Phone verification codes queued for sending, by the number's country (ISO 3166 region code).",
+		}, []string{"country"}),
+		phoneConfirms: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace,
+			Name:      "phone_confirmations_total",
+			Help:      "Phone code confirmation attempts by outcome (confirmed, failed).",
+		}, []string{"outcome"}),
+	}
+	m.registry.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		m.requestDuration, m.deliveries, m.deliveryDuration,
+		m.signIns, m.phoneCodesSent, m.phoneConfirms,
+	)
+	return m
+}
+
+// Registry returns the registry holding every metric, for tests and for
+// registering further collectors.
+func (m *Metrics) Registry() *prometheus.Registry { return m.registry }
+
+// Handler serves the metrics in the Prometheus text format. A collector that
+// fails (the backlog query) is logged and left out; the rest is still served.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{
+		ErrorLog:      slog.NewLogLogger(m.log.Handler(), slog.LevelError),
+		ErrorHandling: promhttp.ContinueOnError,
+		// Counts scrape errors as promhttp_metric_handler_errors_total.
+		Registry: m.registry,
+	})
+}
