@@ -1,5 +1,6 @@
 // Package messaging holds what the SMS and email senders share: the
-// classification of delivery failures that the outbox worker acts on.
+// classification of delivery failures that the outbox worker acts on, and
+// the provider-neutral kinds that callers outside messaging may read.
 package messaging
 
 import (
@@ -8,25 +9,68 @@ import (
 	"fmt"
 )
 
+// FailureKind says, without naming any provider, why a message could not be
+// delivered, so a page can tell a user what to do ("check the number")
+// without knowing Twilio's or an SMTP server's codes. Each provider package
+// maps its own codes to a kind; the codes never leave it as meaning.
+type FailureKind string
+
+// The failure kinds. A permanent failure without a more precise kind is
+// FailureOther.
+const (
+	// FailureInvalidRecipient: the number or address is not valid (Twilio
+	// 21211, SMTP 550 5.1.1 unknown mailbox).
+	FailureInvalidRecipient FailureKind = "invalid-recipient"
+	// FailureUnreachable: the recipient exists but cannot receive this kind
+	// of message (a landline, a country the sender may not reach, a full or
+	// disabled mailbox).
+	FailureUnreachable FailureKind = "unreachable"
+	// FailureBlocked: the recipient unsubscribed (replied STOP) or their
+	// side refuses our messages.
+	FailureBlocked FailureKind = "blocked"
+	// FailureRejected: the provider refused us, not the recipient: bad
+	// credentials, a sender it does not accept. An operator must act; a new
+	// attempt by the user will fail the same way.
+	FailureRejected FailureKind = "rejected"
+	// FailureOther: any other permanent failure, including a message that
+	// ran out of attempts or expired before delivery.
+	FailureOther FailureKind = "other"
+)
+
 // PermanentError is a delivery failure that retrying cannot fix (an invalid
 // number, a rejected sender, bad credentials). Other errors are transient and
 // are retried with backoff.
 type PermanentError struct {
-	Code string // provider's error code, when it has one (e.g. Twilio "21211")
+	Kind FailureKind // what went wrong, provider-neutral; "" reads as FailureOther
+	Code string      // provider's own error code, for operators (e.g. Twilio "21211")
 	Err  error
 }
 
 func (e *PermanentError) Error() string {
 	if e.Code != "" {
-		return fmt.Sprintf("%v (permanent, code %s)", e.Err, e.Code)
+		return fmt.Sprintf("%v (permanent, %s, code %s)", e.Err, e.kind(), e.Code)
 	}
-	return e.Err.Error() + " (permanent)"
+	return fmt.Sprintf("%v (permanent, %s)", e.Err, e.kind())
 }
 
 func (e *PermanentError) Unwrap() error { return e.Err }
 
-// Permanent marks err as permanent.
-func Permanent(code string, err error) error { return &PermanentError{Code: code, Err: err} }
+func (e *PermanentError) kind() FailureKind {
+	if e.Kind == "" {
+		return FailureOther
+	}
+	return e.Kind
+}
+
+// PermanentFailure marks err as permanent, of kind, with the provider's own
+// code (which may be "").
+func PermanentFailure(kind FailureKind, code string, err error) error {
+	return &PermanentError{Kind: kind, Code: code, Err: err}
+}
+
+// Permanent marks err as permanent without a precise kind (FailureOther).
+// Providers that can say more use PermanentFailure.
+func Permanent(code string, err error) error { return PermanentFailure(FailureOther, code, err) }
 
 // IsPermanent reports whether err (or anything it wraps) is permanent.
 func IsPermanent(err error) bool {
@@ -34,7 +78,18 @@ func IsPermanent(err error) bool {
 	return errors.As(err, &p)
 }
 
-// PermanentCode returns the provider code of a permanent error, or "".
+// KindOf returns the kind of a permanent error (FailureOther when it has
+// none), or "" when err is nil or transient.
+func KindOf(err error) FailureKind {
+	var p *PermanentError
+	if errors.As(err, &p) {
+		return p.kind()
+	}
+	return ""
+}
+
+// PermanentCode returns the provider code of a permanent error, or "". It
+// is detail for operators; callers outside messaging use KindOf.
 func PermanentCode(err error) string {
 	var p *PermanentError
 	if errors.As(err, &p) {

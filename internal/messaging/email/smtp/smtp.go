@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/mail"
 	"strconv"
+	"strings"
 	"time"
 
 	gomail "github.com/wneessen/go-mail"
@@ -176,7 +177,7 @@ func (s *Sender) Send(ctx context.Context, m email.Message) error {
 	msg.FromMailAddress(&from)
 	if err := msg.To(m.To); err != nil {
 		// An address that does not parse will not parse on a retry either.
-		return messaging.Permanent("", fmt.Errorf("smtp send to %s: recipient: %w", s.addr, err))
+		return messaging.PermanentFailure(messaging.FailureInvalidRecipient, "", fmt.Errorf("smtp send to %s: recipient: %w", s.addr, err))
 	}
 	msg.Subject(m.Subject)
 	msg.SetDate()
@@ -196,13 +197,47 @@ func (s *Sender) Send(ctx context.Context, m email.Message) error {
 	return nil
 }
 
-// classify marks a 5xx reply (mailbox unknown, message refused, bad
-// credentials) permanent; 4xx replies, timeouts and connection errors stay
-// transient and are retried.
+// classify marks a 5xx reply (mailbox unknown, message refused, sender
+// refused) permanent, with its kind; 4xx replies, timeouts, connection errors
+// and refused credentials (which fail at dial time, before any command)
+// stay transient and are retried, so fixed settings still deliver.
 func classify(err error) error {
 	var se *gomail.SendError
 	if errors.As(err, &se) && !se.IsTemp() && se.ErrorCode() >= 500 && se.ErrorCode() < 600 {
-		return messaging.Permanent(strconv.Itoa(se.ErrorCode()), err)
+		return messaging.PermanentFailure(kindOf(se.Reason, se.ErrorCode(), se.EnhancedStatusCode()), strconv.Itoa(se.ErrorCode()), err)
 	}
 	return err
+}
+
+// kindOf reads a permanent reply: the command it answered, the enhanced
+// status code (RFC 3463) when the server sends one, else the basic code.
+// A server we submit to answers synchronously only about the address and
+// about us; the recipient's own server answers later, by bounce.
+func kindOf(stage gomail.SendErrReason, code int, enhanced string) messaging.FailureKind {
+	if stage == gomail.ErrSMTPMailFrom {
+		return messaging.FailureRejected // the server does not take mail from us (authentication, sender address)
+	}
+	class, detail, _ := strings.Cut(strings.TrimPrefix(enhanced, "5."), ".")
+	switch {
+	case enhanced == "":
+	case class == "1" && (detail == "7" || detail == "8"):
+		return messaging.FailureRejected // 5.1.7 / 5.1.8: our sender address is refused
+	case class == "1":
+		return messaging.FailureInvalidRecipient // 5.1.1 no such mailbox, 5.1.2 no such domain, 5.1.3 bad syntax
+	case class == "2" && (detail == "1" || detail == "2"):
+		return messaging.FailureUnreachable // 5.2.1 mailbox disabled, 5.2.2 mailbox full
+	case class == "7":
+		return messaging.FailureRejected // 5.7.x: relaying denied, policy refuses us
+	default:
+		return messaging.FailureOther
+	}
+	if stage == gomail.ErrSMTPRcptTo {
+		switch code {
+		case 550, 551, 553: // mailbox unavailable, not local, name not allowed
+			return messaging.FailureInvalidRecipient
+		case 552: // mailbox over its storage allocation
+			return messaging.FailureUnreachable
+		}
+	}
+	return messaging.FailureOther
 }

@@ -92,9 +92,10 @@ func TestSend(t *testing.T) {
 		server        serverOptions
 		config        func(c *smtp.Config)
 		msg           email.Message
-		wantAuth      string // username the server saw authenticate, "" for none
-		wantPermanent bool   // for error rows: the outbox must not retry
-		wantErr       string // substring of the error; "" means delivered
+		wantAuth      string                // username the server saw authenticate, "" for none
+		wantPermanent bool                  // for error rows: the outbox must not retry
+		wantKind      messaging.FailureKind // for error rows: "" when transient
+		wantErr       string                // substring of the error; "" means delivered
 	}{
 		{
 			name:   "plain text, no tls",
@@ -171,6 +172,7 @@ func TestSend(t *testing.T) {
 			msg:           msg,
 			wantErr:       "Please authenticate first",
 			wantPermanent: true, // a 5xx reply to MAIL FROM
+			wantKind:      messaging.FailureRejected,
 		},
 		{
 			name:          "invalid recipient",
@@ -178,6 +180,69 @@ func TestSend(t *testing.T) {
 			msg:           email.Message{To: "not an address", Subject: "s", Text: "secret body"},
 			wantErr:       "recipient",
 			wantPermanent: true,
+			wantKind:      messaging.FailureInvalidRecipient,
+		},
+		{
+			name:          "unknown mailbox",
+			server:        serverOptions{rcptErr: &gosmtp.SMTPError{Code: 550, EnhancedCode: gosmtp.EnhancedCode{5, 1, 1}, Message: "No such user"}},
+			config:        func(c *smtp.Config) { c.TLS = "none" },
+			msg:           msg,
+			wantErr:       "550",
+			wantPermanent: true,
+			wantKind:      messaging.FailureInvalidRecipient,
+		},
+		{
+			name:          "mailbox unavailable without enhanced code",
+			server:        serverOptions{rcptErr: &gosmtp.SMTPError{Code: 550, EnhancedCode: gosmtp.NoEnhancedCode, Message: "Mailbox unavailable"}},
+			config:        func(c *smtp.Config) { c.TLS = "none" },
+			msg:           msg,
+			wantErr:       "550",
+			wantPermanent: true,
+			wantKind:      messaging.FailureInvalidRecipient,
+		},
+		{
+			name:          "mailbox full",
+			server:        serverOptions{rcptErr: &gosmtp.SMTPError{Code: 552, EnhancedCode: gosmtp.EnhancedCode{5, 2, 2}, Message: "Mailbox full"}},
+			config:        func(c *smtp.Config) { c.TLS = "none" },
+			msg:           msg,
+			wantErr:       "552",
+			wantPermanent: true,
+			wantKind:      messaging.FailureUnreachable,
+		},
+		{
+			name:          "mailbox disabled",
+			server:        serverOptions{rcptErr: &gosmtp.SMTPError{Code: 550, EnhancedCode: gosmtp.EnhancedCode{5, 2, 1}, Message: "Mailbox disabled"}},
+			config:        func(c *smtp.Config) { c.TLS = "none" },
+			msg:           msg,
+			wantErr:       "550",
+			wantPermanent: true,
+			wantKind:      messaging.FailureUnreachable,
+		},
+		{
+			name:          "relaying denied",
+			server:        serverOptions{rcptErr: &gosmtp.SMTPError{Code: 554, EnhancedCode: gosmtp.EnhancedCode{5, 7, 1}, Message: "Relay access denied"}},
+			config:        func(c *smtp.Config) { c.TLS = "none" },
+			msg:           msg,
+			wantErr:       "554",
+			wantPermanent: true,
+			wantKind:      messaging.FailureRejected,
+		},
+		{
+			name:          "message refused after data",
+			server:        serverOptions{dataErr: &gosmtp.SMTPError{Code: 554, EnhancedCode: gosmtp.NoEnhancedCode, Message: "Transaction failed"}},
+			config:        func(c *smtp.Config) { c.TLS = "none" },
+			msg:           msg,
+			wantErr:       "554",
+			wantPermanent: true,
+			wantKind:      messaging.FailureOther,
+		},
+		{
+			name:     "mailbox busy is retried",
+			server:   serverOptions{rcptErr: &gosmtp.SMTPError{Code: 450, EnhancedCode: gosmtp.EnhancedCode{4, 2, 1}, Message: "Try again later"}},
+			config:   func(c *smtp.Config) { c.TLS = "none" },
+			msg:      msg,
+			wantErr:  "450",
+			wantKind: "",
 		},
 	}
 	for _, tt := range tests {
@@ -207,6 +272,9 @@ func TestSend(t *testing.T) {
 				t.Logf("error: %v", err)
 				if got := messaging.IsPermanent(err); got != tt.wantPermanent {
 					t.Errorf("permanent: got %v, want %v (a 5xx or unparseable address is permanent; the rest are retried)", got, tt.wantPermanent)
+				}
+				if got := messaging.KindOf(err); got != tt.wantKind {
+					t.Errorf("kind: got %q, want %q", got, tt.wantKind)
 				}
 				assertNoSecrets(t, err, c.Password, tt.msg.Text)
 				if got := len(srv.received()); got != 0 {
@@ -310,7 +378,9 @@ type serverOptions struct {
 	implicit     bool
 	username     string // when set, AUTH PLAIN is required with password
 	password     string
-	insecureAuth bool // offer AUTH without TLS
+	insecureAuth bool              // offer AUTH without TLS
+	rcptErr      *gosmtp.SMTPError // the reply to every RCPT TO, when set
+	dataErr      *gosmtp.SMTPError // the reply after DATA, when set
 }
 
 type received struct {
@@ -403,6 +473,9 @@ func (s *session) Mail(from string, _ *gosmtp.MailOptions) error {
 }
 
 func (s *session) Rcpt(to string, _ *gosmtp.RcptOptions) error {
+	if s.opts.rcptErr != nil {
+		return s.opts.rcptErr
+	}
 	s.cur.to = append(s.cur.to, to)
 	return nil
 }
@@ -411,6 +484,9 @@ func (s *session) Data(r io.Reader) error {
 	data, err := io.ReadAll(r)
 	if err != nil {
 		return err
+	}
+	if s.opts.dataErr != nil {
+		return s.opts.dataErr
 	}
 	s.cur.data = data
 	s.server.mu.Lock()

@@ -3,8 +3,10 @@
 // standard library.
 //
 // Failures are classified for the outbox worker: a 4xx answer other than 408
-// and 429 is permanent (messaging.Permanent, with Twilio's error code such as
-// "21211"); 408, 429, 5xx, timeouts and network errors are transient.
+// and 429 is permanent (messaging.PermanentFailure, with a provider-neutral
+// kind and Twilio's error code such as "21211"); 408, 429, 5xx, timeouts and
+// network errors are transient. Twilio's codes stay in this package: callers
+// read the kind (messaging.KindOf).
 package twilio
 
 import (
@@ -34,9 +36,9 @@ const defaultTimeout = 15 * time.Second
 // a few kilobytes.
 const maxResponseBytes = 1 << 20
 
-// Twilio error codes that callers may want to tell apart, for example to say
-// on the phone page that a number cannot receive SMS. All four arrive as 400
-// answers and are therefore permanent.
+// Twilio error codes that Send classifies (see kindOf). They are kept for
+// this package's tests and for operators reading the outbox's error code;
+// callers outside messaging use the provider-neutral kind instead.
 const (
 	// CodeInvalidTo means the 'To' number is not a valid phone number.
 	CodeInvalidTo = "21211"
@@ -47,7 +49,39 @@ const (
 	CodeUnsubscribed = "21610"
 	// CodeNotMobile means the 'To' number is not a mobile number.
 	CodeNotMobile = "21614"
+	// CodeUnreachable means the 'To' number cannot be reached by SMS at all.
+	CodeUnreachable = "21612"
+	// CodeAuthenticate means the credentials were refused.
+	CodeAuthenticate = "20003"
+	// CodeInvalidFrom means the 'From' number is not valid.
+	CodeInvalidFrom = "21212"
+	// CodeFromNotCapable means the 'From' number is not an SMS-capable
+	// number of this account.
+	CodeFromNotCapable = "21606"
+	// CodeTrialUnverified means a trial account tried to send to a number
+	// it has not verified.
+	CodeTrialUnverified = "21608"
 )
+
+// kindOf maps a refused request to a provider-neutral kind: the recipient's
+// codes to what the user can fix, the account's codes (and any 401 or 403)
+// to FailureRejected, which only an operator can fix.
+func kindOf(status int, code string) messaging.FailureKind {
+	switch code {
+	case CodeInvalidTo:
+		return messaging.FailureInvalidRecipient
+	case CodeNotMobile, CodeRegionNotEnabled, CodeUnreachable:
+		return messaging.FailureUnreachable
+	case CodeUnsubscribed:
+		return messaging.FailureBlocked
+	case CodeAuthenticate, CodeInvalidFrom, CodeFromNotCapable, CodeTrialUnverified:
+		return messaging.FailureRejected
+	}
+	if status == http.StatusUnauthorized || status == http.StatusForbidden {
+		return messaging.FailureRejected
+	}
+	return messaging.FailureOther
+}
 
 // Config is the Twilio account and sender identity. The fields map to the
 // SIMPLEMODULE_TWILIO_* settings.
@@ -195,7 +229,7 @@ func (s *Sender) Send(ctx context.Context, m sms.Message) error {
 // Errors never hold the credentials or m.Body, which may carry a code.
 func (s *Sender) SendWithID(ctx context.Context, m sms.Message) (sid string, err error) {
 	if m.To == "" {
-		return "", messaging.Permanent("", errors.New("twilio: message has no recipient"))
+		return "", messaging.PermanentFailure(messaging.FailureInvalidRecipient, "", errors.New("twilio: message has no recipient"))
 	}
 	if m.Body == "" {
 		return "", messaging.Permanent("", errors.New("twilio: message has no body"))
@@ -254,7 +288,7 @@ func (s *Sender) SendWithID(ctx context.Context, m sms.Message) (sid string, err
 	}
 
 	if permanentStatus(resp.StatusCode) {
-		return "", messaging.Permanent(code, fmt.Errorf("twilio: status %d: %s", resp.StatusCode, detail))
+		return "", messaging.PermanentFailure(kindOf(resp.StatusCode, code), code, fmt.Errorf("twilio: status %d: %s", resp.StatusCode, detail))
 	}
 	if code != "" {
 		return "", fmt.Errorf("twilio: status %d (code %s): %s", resp.StatusCode, code, detail)

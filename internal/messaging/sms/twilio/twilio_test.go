@@ -188,20 +188,25 @@ func TestSendErrors(t *testing.T) {
 		body          string
 		wantPermanent bool
 		wantCode      string
+		wantKind      messaging.FailureKind // "" for transient errors
 		wantInError   string
 	}{
-		{name: "invalid to", status: 400, body: twilioError(21211, "The 'To' number +14155550123 is not a valid phone number.", 400), wantPermanent: true, wantCode: twilio.CodeInvalidTo, wantInError: "is not a valid phone number"},
-		{name: "not a mobile number", status: 400, body: twilioError(21614, "'To' number is not a valid mobile number", 400), wantPermanent: true, wantCode: twilio.CodeNotMobile},
-		{name: "unsubscribed", status: 400, body: twilioError(21610, "Attempt to send to unsubscribed recipient", 400), wantPermanent: true, wantCode: twilio.CodeUnsubscribed},
-		{name: "region not enabled", status: 400, body: twilioError(21408, "Permission to send an SMS has not been enabled for the region indicated by the 'To' number", 400), wantPermanent: true, wantCode: twilio.CodeRegionNotEnabled},
-		{name: "bad credentials", status: 401, body: twilioError(20003, "Authenticate", 401), wantPermanent: true, wantCode: "20003"},
-		{name: "not found without json", status: 404, body: "<html>nope</html>", wantPermanent: true, wantCode: "", wantInError: "Not Found"},
+		{name: "invalid to", status: 400, body: twilioError(21211, "The 'To' number +14155550123 is not a valid phone number.", 400), wantPermanent: true, wantCode: twilio.CodeInvalidTo, wantKind: messaging.FailureInvalidRecipient, wantInError: "is not a valid phone number"},
+		{name: "not a mobile number", status: 400, body: twilioError(21614, "'To' number is not a valid mobile number", 400), wantPermanent: true, wantCode: twilio.CodeNotMobile, wantKind: messaging.FailureUnreachable},
+		{name: "unsubscribed", status: 400, body: twilioError(21610, "Attempt to send to unsubscribed recipient", 400), wantPermanent: true, wantCode: twilio.CodeUnsubscribed, wantKind: messaging.FailureBlocked},
+		{name: "region not enabled", status: 400, body: twilioError(21408, "Permission to send an SMS has not been enabled for the region indicated by the 'To' number", 400), wantPermanent: true, wantCode: twilio.CodeRegionNotEnabled, wantKind: messaging.FailureUnreachable},
+		{name: "not reachable by sms", status: 400, body: twilioError(21612, "The 'To' phone number is not currently reachable via SMS", 400), wantPermanent: true, wantCode: twilio.CodeUnreachable, wantKind: messaging.FailureUnreachable},
+		{name: "bad credentials", status: 401, body: twilioError(20003, "Authenticate", 401), wantPermanent: true, wantCode: "20003", wantKind: messaging.FailureRejected},
+		{name: "forbidden without code", status: 403, body: "<html>forbidden</html>", wantPermanent: true, wantCode: "", wantKind: messaging.FailureRejected},
+		{name: "invalid from", status: 400, body: twilioError(21212, "The 'From' number is not a valid phone number", 400), wantPermanent: true, wantCode: twilio.CodeInvalidFrom, wantKind: messaging.FailureRejected},
+		{name: "from not sms capable", status: 400, body: twilioError(21606, "The 'From' phone number provided is not a valid message-capable Twilio phone number for this destination", 400), wantPermanent: true, wantCode: twilio.CodeFromNotCapable, wantKind: messaging.FailureRejected},
+		{name: "not found without json", status: 404, body: "<html>nope</html>", wantPermanent: true, wantCode: "", wantKind: messaging.FailureOther, wantInError: "Not Found"},
 		{name: "rate limited", status: 429, body: twilioError(20429, "Too Many Requests", 429), wantInError: "code 20429"},
 		{name: "request timeout", status: 408, body: ""},
 		{name: "server error", status: 500, body: twilioError(20500, "Internal Server Error", 500), wantInError: "status 500"},
 		{name: "bad gateway without json", status: 502, body: "upstream down", wantInError: "Bad Gateway"},
 		{name: "service unavailable", status: 503, body: twilioError(20503, "Service Unavailable", 503)},
-		{name: "body echoed back is redacted", status: 400, body: twilioError(21617, "bad body: "+codeMessage.Body+" token "+authToken, 400), wantPermanent: true, wantCode: "21617", wantInError: "[redacted]"},
+		{name: "body echoed back is redacted", status: 400, body: twilioError(21617, "bad body: "+codeMessage.Body+" token "+authToken, 400), wantPermanent: true, wantCode: "21617", wantKind: messaging.FailureOther, wantInError: "[redacted]"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -219,6 +224,9 @@ func TestSendErrors(t *testing.T) {
 			if got := messaging.PermanentCode(err); got != tt.wantCode {
 				t.Errorf("got code %q, want %q", got, tt.wantCode)
 			}
+			if got := messaging.KindOf(err); got != tt.wantKind {
+				t.Errorf("got kind %q, want %q", got, tt.wantKind)
+			}
 			if !strings.Contains(err.Error(), tt.wantInError) {
 				t.Errorf("got error %q, want it to contain %q", err, tt.wantInError)
 			}
@@ -233,11 +241,12 @@ func TestSendErrors(t *testing.T) {
 
 func TestSendRefusesEmptyMessage(t *testing.T) {
 	tests := []struct {
-		name string
-		msg  sms.Message
+		name     string
+		msg      sms.Message
+		wantKind messaging.FailureKind
 	}{
-		{name: "no recipient", msg: sms.Message{Body: "hi"}},
-		{name: "no body", msg: sms.Message{To: "+14155550123"}},
+		{name: "no recipient", msg: sms.Message{Body: "hi"}, wantKind: messaging.FailureInvalidRecipient},
+		{name: "no body", msg: sms.Message{To: "+14155550123"}, wantKind: messaging.FailureOther},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -246,6 +255,9 @@ func TestSendRefusesEmptyMessage(t *testing.T) {
 			err := s.Send(context.Background(), tt.msg)
 			if !messaging.IsPermanent(err) {
 				t.Errorf("got error %v, want a permanent one", err)
+			}
+			if got := messaging.KindOf(err); got != tt.wantKind {
+				t.Errorf("got kind %q, want %q", got, tt.wantKind)
 			}
 			fake.mu.Lock()
 			defer fake.mu.Unlock()

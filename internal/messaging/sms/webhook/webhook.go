@@ -16,6 +16,13 @@
 // A 2xx answer is success; any other 4xx except 408 and 429 is a permanent
 // failure; everything else (408, 429, 3xx, 5xx, timeouts, network errors) is
 // transient and will be retried.
+//
+// A receiver that refuses a message because of its recipient says why in a
+// JSON answer, {"failure": "invalid_recipient" | "unreachable" | "blocked"}
+// (see the Failure constants), so the user is told to check the number
+// rather than to try again. Without it a 401, 403 or 404 means this sender
+// is refused or misconfigured (messaging.FailureRejected) and any other
+// permanent answer is messaging.FailureOther.
 package webhook
 
 import (
@@ -50,6 +57,34 @@ const (
 	// can drop duplicates without parsing the body.
 	HeaderIdempotencyKey = "Idempotency-Key"
 )
+
+// Values of the "failure" field a receiver may put in a 4xx JSON answer.
+// They are this protocol's words, mapped to messaging's kinds in one place
+// (failureKinds), so the wire format does not change when the kinds do.
+const (
+	// FailureInvalidRecipient: the number is not a valid phone number.
+	FailureInvalidRecipient = "invalid_recipient"
+	// FailureUnreachable: the number cannot receive SMS (a landline, a
+	// country the gateway does not serve).
+	FailureUnreachable = "unreachable"
+	// FailureBlocked: the recipient opted out or blocks the sender.
+	FailureBlocked = "blocked"
+	// FailureRejected: the gateway refuses this sender (account, sender id).
+	FailureRejected = "rejected"
+)
+
+var failureKinds = map[string]messaging.FailureKind{
+	FailureInvalidRecipient: messaging.FailureInvalidRecipient,
+	FailureUnreachable:      messaging.FailureUnreachable,
+	FailureBlocked:          messaging.FailureBlocked,
+	FailureRejected:         messaging.FailureRejected,
+}
+
+// FailureAnswer is the JSON body a receiver may send with a 4xx answer.
+type FailureAnswer struct {
+	// Failure is one of the Failure constants; anything else is ignored.
+	Failure string `json:"failure"`
+}
 
 // DefaultTolerance is how far a timestamp may be from the receiver's clock
 // when Verify is given no tolerance.
@@ -201,7 +236,7 @@ func (s *Sender) SendWithID(ctx context.Context, id string, m sms.Message) error
 		return messaging.Permanent("", errors.New("sms webhook: id must be 1-200 printable ASCII characters without spaces"))
 	}
 	if m.To == "" {
-		return messaging.Permanent("", errors.New("sms webhook: message has no recipient"))
+		return messaging.PermanentFailure(messaging.FailureInvalidRecipient, "", errors.New("sms webhook: message has no recipient"))
 	}
 	if m.Body == "" {
 		return messaging.Permanent("", errors.New("sms webhook: message has no body"))
@@ -233,19 +268,38 @@ func (s *Sender) SendWithID(ctx context.Context, id string, m sms.Message) error
 		}
 		return fmt.Errorf("sms webhook: post to %s: %w", s.safeURL, err)
 	}
-	// Drain a little so the connection can be reused; the answer's content
-	// is not used, and not echoed into errors since it may repeat the body.
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	// Read a little, so the connection can be reused and a refusal can say
+	// why; the answer is never echoed into errors since it may repeat the
+	// body.
+	answer, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	resp.Body.Close()
 
 	switch status := resp.StatusCode; {
 	case status >= 200 && status < 300:
 		return nil
 	case status >= 400 && status < 500 && status != http.StatusRequestTimeout && status != http.StatusTooManyRequests:
-		return messaging.Permanent("", fmt.Errorf("sms webhook: %s answered %d %s", s.safeURL, status, http.StatusText(status)))
+		kind := refusalKind(status, answer)
+		return messaging.PermanentFailure(kind, "", fmt.Errorf("sms webhook: %s answered %d %s", s.safeURL, status, http.StatusText(status)))
 	default:
 		return fmt.Errorf("sms webhook: %s answered %d %s", s.safeURL, status, http.StatusText(status))
 	}
+}
+
+// refusalKind classifies a permanent answer: the receiver's own word when it
+// gives a known one, else what the status says about this sender.
+func refusalKind(status int, answer []byte) messaging.FailureKind {
+	var a FailureAnswer
+	if json.Unmarshal(answer, &a) == nil {
+		if kind, ok := failureKinds[a.Failure]; ok {
+			return kind
+		}
+	}
+	switch status {
+	case http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound:
+		// A refused signature or a wrong URL: only an operator can fix it.
+		return messaging.FailureRejected
+	}
+	return messaging.FailureOther
 }
 
 // validID reports whether id can travel in a header unchanged.

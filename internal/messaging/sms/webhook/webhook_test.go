@@ -207,11 +207,12 @@ func TestSendStatus(t *testing.T) {
 	tests := []struct {
 		status        int
 		wantPermanent bool
+		wantKind      messaging.FailureKind // without a failure field in the answer
 	}{
-		{status: http.StatusBadRequest, wantPermanent: true},
-		{status: http.StatusForbidden, wantPermanent: true},
-		{status: http.StatusNotFound, wantPermanent: true},
-		{status: http.StatusUnprocessableEntity, wantPermanent: true},
+		{status: http.StatusBadRequest, wantPermanent: true, wantKind: messaging.FailureOther},
+		{status: http.StatusForbidden, wantPermanent: true, wantKind: messaging.FailureRejected},
+		{status: http.StatusNotFound, wantPermanent: true, wantKind: messaging.FailureRejected},
+		{status: http.StatusUnprocessableEntity, wantPermanent: true, wantKind: messaging.FailureOther},
 		{status: http.StatusRequestTimeout},
 		{status: http.StatusTooManyRequests},
 		{status: http.StatusInternalServerError},
@@ -244,6 +245,9 @@ func TestSendStatus(t *testing.T) {
 			if got := messaging.IsPermanent(err); got != tt.wantPermanent {
 				t.Errorf("got permanent %v, want %v (error %v)", got, tt.wantPermanent, err)
 			}
+			if got := messaging.KindOf(err); got != tt.wantKind {
+				t.Errorf("got kind %q, want %q", got, tt.wantKind)
+			}
 			if !strings.Contains(err.Error(), strconv.Itoa(tt.status)) {
 				t.Errorf("got error %q, want it to name status %d", err, tt.status)
 			}
@@ -258,6 +262,53 @@ func TestSendStatus(t *testing.T) {
 				t.Errorf("got %d requests, want 1 (redirects are not followed)", requests)
 			}
 		})
+	}
+}
+
+// A receiver names the recipient's problem in its answer; the sender turns
+// the protocol's word into a provider-neutral kind.
+func TestSendRefusalKinds(t *testing.T) {
+	tests := []struct {
+		name     string
+		status   int
+		answer   string
+		wantKind messaging.FailureKind
+	}{
+		{name: "invalid recipient", status: http.StatusUnprocessableEntity, answer: `{"failure":"invalid_recipient"}`, wantKind: messaging.FailureInvalidRecipient},
+		{name: "unreachable", status: http.StatusBadRequest, answer: `{"failure":"unreachable"}`, wantKind: messaging.FailureUnreachable},
+		{name: "blocked", status: http.StatusBadRequest, answer: `{"failure":"blocked","detail":"replied STOP"}`, wantKind: messaging.FailureBlocked},
+		{name: "rejected", status: http.StatusBadRequest, answer: `{"failure":"rejected"}`, wantKind: messaging.FailureRejected},
+		{name: "unknown word", status: http.StatusBadRequest, answer: `{"failure":"on-fire"}`, wantKind: messaging.FailureOther},
+		{name: "not json", status: http.StatusForbidden, answer: `no`, wantKind: messaging.FailureRejected},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				_, _ = io.Copy(io.Discard, r.Body)
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(tt.status)
+				_, _ = io.WriteString(w, tt.answer)
+			}))
+			t.Cleanup(srv.Close)
+			s := newSender(t, webhook.Config{URL: srv.URL})
+			err := s.Send(context.Background(), codeMessage)
+			if !messaging.IsPermanent(err) {
+				t.Fatalf("got error %v, want a permanent one", err)
+			}
+			if got := messaging.KindOf(err); got != tt.wantKind {
+				t.Errorf("got kind %q, want %q", got, tt.wantKind)
+			}
+		})
+	}
+	// A failure word in a transient answer does not make it permanent.
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = io.WriteString(w, `{"failure":"invalid_recipient"}`)
+	}))
+	t.Cleanup(srv.Close)
+	err := newSender(t, webhook.Config{URL: srv.URL}).Send(context.Background(), codeMessage)
+	if err == nil || messaging.IsPermanent(err) || messaging.KindOf(err) != "" {
+		t.Errorf("503 with a failure word: got %v (kind %q), want a transient error without kind", err, messaging.KindOf(err))
 	}
 }
 
