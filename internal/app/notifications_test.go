@@ -77,37 +77,6 @@ func TestNoNotificationToUnconfirmedAddress(t *testing.T) {
 	})
 }
 
-// Web requests only queue messages: with no worker running, the SMS is in
-// the outbox, encrypted, and nothing has been handed to the provider yet.
-func TestSendCodeOnlyQueues(t *testing.T) {
-	apptest.ForEachDB(t, func(t *testing.T, db string) {
-		e := apptest.Start(t, db, nil)
-		c := e.NewClient()
-		c.Register("pia@example.com", "password123")
-		if res := c.Post("/account/manage/send-phone-verification-code", url.Values{"phone_number": {"+14155550132"}}); res.Status != http.StatusSeeOther {
-			t.Fatalf("send: got %d", res.Status)
-		}
-		if n := e.SMS.Recorder.Count(); n != 0 {
-			t.Fatalf("SMS handed to the provider during the request: %d, want 0", n)
-		}
-		var body, status string
-		if err := e.App.DB.QueryRowContext(context.Background(), `SELECT body, status FROM outbox WHERE channel = 'sms'`).Scan(&body, &status); err != nil {
-			t.Fatal(err)
-		}
-		if status != "queued" || !strings.HasPrefix(body, "enc:") {
-			t.Errorf("queued SMS: got status %q body %.20q…, want queued and encrypted", status, body)
-		}
-		code := e.LastCode("+14155550132") // delivers the outbox
-		if strings.Contains(body, code) {
-			t.Errorf("the stored body holds the code")
-		}
-		e.App.DB.QueryRowContext(context.Background(), `SELECT body FROM outbox WHERE channel = 'sms'`).Scan(&body)
-		if body != "" {
-			t.Errorf("after delivery the SMS body is still stored: %.20q…", body)
-		}
-	})
-}
-
 // Notices are written in the transaction of the change: when queuing one
 // fails, the change itself is rolled back, and when it succeeds the notice
 // is in the outbox the moment the change is visible.

@@ -240,10 +240,37 @@ func (c *Client) Register(addr, pw string) {
 // Login signs in and fails the test unless it succeeds.
 func (c *Client) Login(addr, pw string) {
 	c.env.T.Helper()
-	res := c.Post("/account/login", url.Values{"email": {addr}, "password": {pw}})
+	res := c.SubmitLogin(addr, pw)
 	if res.Status != http.StatusSeeOther {
 		c.env.T.Fatalf("login %s: got status %d, want 303; body: %s", addr, res.Status, Excerpt(res.Body))
 	}
+}
+
+// SubmitLogin posts the sign-in form and returns the answer, whatever it is.
+func (c *Client) SubmitLogin(addr, pw string) *Response {
+	c.env.T.Helper()
+	return c.Post("/account/login", Form("email", addr, "password", pw))
+}
+
+// WantSignedIn checks that c can (or cannot) open /account/manage.
+func WantSignedIn(t testing.TB, c *Client, want bool) {
+	t.Helper()
+	res := c.Get("/account/manage")
+	switch {
+	case want && res.Status != http.StatusOK:
+		t.Errorf("GET /account/manage: got %d (Location %q), want 200 (signed in)", res.Status, res.Header.Get("Location"))
+	case !want && (res.Status != http.StatusSeeOther || !strings.HasPrefix(res.Header.Get("Location"), "/account/login")):
+		t.Errorf("GET /account/manage: got %d (Location %q), want 303 to /account/login (signed out)", res.Status, res.Header.Get("Location"))
+	}
+}
+
+// Form builds url.Values from key, value pairs.
+func Form(kv ...string) url.Values {
+	v := url.Values{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		v.Add(kv[i], kv[i+1])
+	}
+	return v
 }
 
 var testIDText = map[string]*regexp.Regexp{}

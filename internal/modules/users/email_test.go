@@ -1,4 +1,4 @@
-package app_test
+package users_test
 
 import (
 	"net/http"
@@ -150,7 +150,7 @@ func TestConfirmEmailExpired(t *testing.T) {
 // changeEmail asks for the signed-in user's email to become newEmail.
 func changeEmail(t *testing.T, c *apptest.Client, newEmail string) *apptest.Response {
 	t.Helper()
-	res := c.Post("/account/manage/email", form("action", "change", "new_email", newEmail, "current_password", password))
+	res := c.Post("/account/manage/email", apptest.Form("action", "change", "new_email", newEmail, "current_password", password))
 	if res.Status != http.StatusSeeOther {
 		t.Fatalf("change email to %s: got %d, want 303; body: %s", newEmail, res.Status, apptest.Excerpt(res.Body))
 	}
@@ -195,11 +195,11 @@ func TestChangeEmail(t *testing.T) {
 		if !ok || !strings.Contains(notice.Subject, "changed") || !strings.Contains(notice.Text, "new@example.com") {
 			t.Errorf("notice to old address: got %q / %q, want a 'was changed' notice naming new@example.com", notice.Subject, notice.Text)
 		}
-		wantSignedIn(t, b, false)
-		if res := login(e.NewClient(), "old@example.com", password); res.Status != http.StatusUnprocessableEntity {
+		apptest.WantSignedIn(t, b, false)
+		if res := e.NewClient().SubmitLogin("old@example.com", password); res.Status != http.StatusUnprocessableEntity {
 			t.Errorf("sign in with old address: got %d, want 422", res.Status)
 		}
-		if res := login(e.NewClient(), "new@example.com", password); res.Status != http.StatusSeeOther {
+		if res := e.NewClient().SubmitLogin("new@example.com", password); res.Status != http.StatusSeeOther {
 			t.Errorf("sign in with new address: got %d, want 303", res.Status)
 		}
 		if got := auditCount(e, "email.changed", id); got != 1 {
@@ -278,7 +278,7 @@ func TestResendConfirmationCooldown(t *testing.T) {
 		e := apptest.Start(t, db, nil)
 		c := e.NewClient()
 		c.Register("ann@example.com", password)
-		resend := func() *apptest.Response { return c.Post("/account/manage/email", form("action", "resend")) }
+		resend := func() *apptest.Response { return c.Post("/account/manage/email", apptest.Form("action", "resend")) }
 
 		tests := []struct {
 			name       string
@@ -344,7 +344,7 @@ func TestResendConfirmationSameAnswer(t *testing.T) {
 		}
 		ask := func(addr string) answer {
 			c := e.NewClient()
-			res := c.Post("/account/resend-email-confirmation", form("email", addr))
+			res := c.Post("/account/resend-email-confirmation", apptest.Form("email", addr))
 			a := answer{status: res.Status, location: res.Header.Get("Location")}
 			if res.Status == http.StatusSeeOther {
 				a.flash = strings.ReplaceAll(flashAfter(t, c, res), addr, "ADDR")
@@ -405,7 +405,7 @@ func TestRequireConfirmedEmail(t *testing.T) {
 			t.Run(tt.name, func(t *testing.T) {
 				e := apptest.Start(t, db, func(c *config.Config) { c.RequireConfirmedEmail = tt.require })
 				reg := e.NewClient()
-				res := reg.Post("/account/register", form("email", "ann@example.com", "password", password, "confirm_password", password))
+				res := reg.Post("/account/register", apptest.Form("email", "ann@example.com", "password", password, "confirm_password", password))
 				if res.Status != http.StatusSeeOther {
 					t.Fatalf("register: got %d, want 303", res.Status)
 				}
@@ -416,7 +416,7 @@ func TestRequireConfirmedEmail(t *testing.T) {
 				if got := res.Header.Get("Location"); got != wantRegLocation {
 					t.Errorf("register Location: got %q, want %q", got, wantRegLocation)
 				}
-				wantSignedIn(t, reg, !tt.require)
+				apptest.WantSignedIn(t, reg, !tt.require)
 				if tt.confirm {
 					if res := e.NewClient().Get(e.LastLink("ann@example.com")); res.Status != http.StatusOK {
 						t.Fatalf("confirm: got %d, want 200", res.Status)
@@ -424,14 +424,14 @@ func TestRequireConfirmedEmail(t *testing.T) {
 				}
 
 				c := e.NewClient()
-				res = login(c, "ann@example.com", tt.password)
+				res = c.SubmitLogin("ann@example.com", tt.password)
 				if res.Status != tt.wantStatus {
 					t.Fatalf("login: got %d, want %d; body: %s", res.Status, tt.wantStatus, apptest.Excerpt(res.Body))
 				}
 				if _, ok := responseCookie(res, "sm_session"); ok != tt.wantSignedIn {
 					t.Errorf("session cookie: got %v, want %v", ok, tt.wantSignedIn)
 				}
-				wantSignedIn(t, c, tt.wantSignedIn)
+				apptest.WantSignedIn(t, c, tt.wantSignedIn)
 				offersResend := strings.Contains(res.Body, `action="/account/resend-email-confirmation"`) && strings.Contains(res.Body, `value="ann@example.com"`)
 				if offersResend != tt.wantResend {
 					t.Errorf("page offers to resend the confirmation: got %v, want %v", offersResend, tt.wantResend)
@@ -450,7 +450,7 @@ func TestChangeEmailNeedsCurrentPassword(t *testing.T) {
 		c.Register("cam@example.com", password)
 		before := e.Email.Count()
 		for _, tt := range []struct{ name, pw string }{{"missing", ""}, {"wrong", "not-my-password"}} {
-			res := c.Post("/account/manage/email", form("action", "change", "new_email", "thief@example.com", "current_password", tt.pw))
+			res := c.Post("/account/manage/email", apptest.Form("action", "change", "new_email", "thief@example.com", "current_password", tt.pw))
 			if res.Status != http.StatusUnprocessableEntity {
 				t.Errorf("%s password: got %d, want 422", tt.name, res.Status)
 			}

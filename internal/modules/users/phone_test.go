@@ -1,13 +1,15 @@
-package app_test
+package users_test
 
 import (
 	"fmt"
 	"html"
 	"io"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"reflect"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -471,6 +473,31 @@ func TestPhoneSendsPerIPCap(t *testing.T) {
 		}
 		e.Clock.Advance(time.Hour - 5*61*time.Second)
 		phoneWantStatus(t, "send after the hour", phoneSend(fresh, phoneNumberB), http.StatusSeeOther)
+	})
+}
+
+// The per-IP cap counts an IPv6 client's whole /64.
+func TestPerIPCapGroupsIPv6By64(t *testing.T) {
+	apptest.ForEachDB(t, func(t *testing.T, db string) {
+		e := apptest.Start(t, db, func(c *config.Config) {
+			c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
+			c.PhoneSendsPerIP, c.PhoneSendsPerNumber = 2, 0
+		})
+		send := func(i int, from string) int {
+			c := e.NewClient()
+			c.Register("v6-"+strconv.Itoa(i)+"@example.com", "password123")
+			req, _ := http.NewRequest(http.MethodPost, e.URL+"/account/manage/send-phone-verification-code",
+				strings.NewReader(url.Values{"phone_number": {"+1415555" + strconv.Itoa(1000+i)}}.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.Header.Set("Sec-Fetch-Site", "same-origin")
+			req.Header.Set("X-Forwarded-For", from)
+			return c.Do(req).Status
+		}
+		got := []int{send(1, "2001:db8::1"), send(2, "2001:db8::2"), send(3, "2001:db8::ffff"), send(4, "2001:db8:0:1::1")}
+		want := []int{http.StatusSeeOther, http.StatusSeeOther, http.StatusTooManyRequests, http.StatusSeeOther}
+		if !slices.Equal(got, want) {
+			t.Errorf("answers: got %v, want %v (the third address shares the first two's /64; the fourth does not)", got, want)
+		}
 	})
 }
 
