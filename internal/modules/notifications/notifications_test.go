@@ -1,4 +1,4 @@
-package app_test
+package notifications_test
 
 import (
 	"context"
