@@ -1,6 +1,7 @@
 // Package notifications is the Notifications module: it listens to the
-// Users module's events (through users/contracts only) and tells people
-// about changes to their sign-in details by email, through the outbox.
+// Users module's events (through users/contracts only) and owns every
+// security notice — email, password or phone changed, re-verification
+// forced — sent by email through the outbox, in the change's transaction.
 package notifications
 
 import (
@@ -75,6 +76,24 @@ Until then your phone number is shown as unverified.
 		HTML: `<p>An administrator has asked you to verify the phone number <strong>{{.Old}}</strong> of your SimpleModule account again.</p>
 <p><a href="{{.Link}}">Request a new code</a>. Until then your phone number is shown as unverified.</p>`,
 	}
+	mailEmailChanged = email.Template{
+		Subject: "Your email address was changed",
+		Text: `The email address of your SimpleModule account was changed from {{.Old}} to {{.New}}.
+
+If you did not do this, reset your password at once and contact support.
+`,
+		HTML: `<p>The email address of your SimpleModule account was changed from <strong>{{.Old}}</strong> to <strong>{{.New}}</strong>.</p>
+<p>If you did not do this, reset your password at once and contact support.</p>`,
+	}
+	mailPasswordChanged = email.Template{
+		Subject: "Your password was changed",
+		Text: `The password of your SimpleModule account was changed, and other devices were signed out.
+
+If you did not do this, reset your password at once: {{.Link}}
+`,
+		HTML: `<p>The password of your SimpleModule account was changed, and other devices were signed out.</p>
+<p>If you did not do this, <a href="{{.Link}}">reset your password</a> at once.</p>`,
+	}
 	mailEmailReverify = email.Template{
 		Subject: "Please verify your email address again",
 		Text: `An administrator has asked you to verify the email address of your SimpleModule account again.
@@ -107,6 +126,11 @@ func (m *Module) handle(ctx context.Context, tx *sql.Tx, ev any) error {
 		return m.toConfirmed(ctx, tx, e.UserID, mailPhoneRemoved, data{Old: mask(e.OldNumber), Link: password})
 	case contracts.PhoneReverificationForced:
 		return m.toConfirmed(ctx, tx, e.UserID, mailPhoneReverify, data{Old: mask(e.PhoneNumber), Link: m.d.BaseURL + "/account/manage/phone"})
+	case contracts.EmailChanged:
+		// Told to the old address: whoever lost it must hear about it.
+		return m.send(ctx, tx, e.OldEmail, mailEmailChanged, data{Old: e.OldEmail, New: e.NewEmail})
+	case contracts.PasswordChanged:
+		return m.toConfirmed(ctx, tx, e.UserID, mailPasswordChanged, data{Link: m.d.BaseURL + "/account/forgot-password"})
 	case contracts.EmailReverificationForced:
 		// The address was confirmed until a moment ago: it is the right
 		// place to say what happened and where to go next.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/simplemodule-go/simplemodule/internal/modules/users/contracts"
+	"github.com/simplemodule-go/simplemodule/internal/modules/users/internal/account"
 	"github.com/simplemodule-go/simplemodule/internal/modules/users/internal/store"
 )
 
@@ -54,39 +55,35 @@ func (s adminService) Get(ctx context.Context, id string) (contracts.User, error
 }
 
 func (s adminService) ForceEmailReverification(ctx context.Context, actorID, userID, clientIP string) error {
-	if err := s.m.store.ForceEmailReverification(ctx, actorID, userID, clientIP); err != nil {
+	if err := s.m.accounts.ForceEmailReverification(ctx, actorID, userID, account.Client{IP: clientIP}); err != nil {
 		return adminErr("force email re-verification", err)
 	}
 	return nil
 }
 
 func (s adminService) ForcePhoneReverification(ctx context.Context, actorID, userID, clientIP string) error {
-	if err := s.m.store.ForcePhoneReverification(ctx, actorID, userID, clientIP); err != nil {
+	if err := s.m.accounts.ForcePhoneReverification(ctx, actorID, userID, account.Client{IP: clientIP}); err != nil {
 		return adminErr("force phone re-verification", err)
 	}
 	return nil
 }
 
 func (s adminService) Lock(ctx context.Context, actorID, userID, clientIP string) error {
-	if err := s.m.store.LockAccount(ctx, actorID, userID, clientIP); err != nil {
+	if err := s.m.accounts.Lock(ctx, actorID, userID, account.Client{IP: clientIP}); err != nil {
 		return adminErr("lock user", err)
 	}
 	return nil
 }
 
 func (s adminService) Unlock(ctx context.Context, actorID, userID, clientIP string) error {
-	if err := s.m.store.UnlockAccount(ctx, actorID, userID, clientIP); err != nil {
+	if err := s.m.accounts.Unlock(ctx, actorID, userID, account.Client{IP: clientIP}); err != nil {
 		return adminErr("unlock user", err)
 	}
 	return nil
 }
 
 func (s adminService) SendPasswordReset(ctx context.Context, actorID, userID, clientIP string) error {
-	acct, err := s.m.store.AccountByID(ctx, userID)
-	if err != nil {
-		return adminErr("send password reset", err)
-	}
-	if err := s.m.h.SendPasswordReset(ctx, acct, store.Audit{ActorID: actorID, ClientIP: clientIP}); err != nil {
+	if err := s.m.accounts.SendPasswordReset(ctx, actorID, userID, account.Client{IP: clientIP}); err != nil {
 		return adminErr("send password reset", err)
 	}
 	return nil

@@ -5,7 +5,6 @@ package users
 import (
 	"context"
 	"embed"
-	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/simplemodule-go/simplemodule/internal/messaging/outbox"
 	"github.com/simplemodule-go/simplemodule/internal/modules/users/contracts"
+	"github.com/simplemodule-go/simplemodule/internal/modules/users/internal/account"
 	"github.com/simplemodule-go/simplemodule/internal/modules/users/internal/handlers"
 	"github.com/simplemodule-go/simplemodule/internal/modules/users/internal/password"
 	"github.com/simplemodule-go/simplemodule/internal/modules/users/internal/store"
@@ -49,8 +49,9 @@ type Deps struct {
 
 // Module is the Users module.
 type Module struct {
-	h     *handlers.Handler
-	store *store.Store
+	h        *handlers.Handler
+	store    *store.Store
+	accounts *account.Service
 }
 
 // Migrations returns the module's embedded schema migrations.
@@ -68,21 +69,23 @@ func New(d Deps) (*Module, error) {
 	if err != nil {
 		return nil, fmt.Errorf("invalid setting SIMPLEMODULE_PHONE_DEFAULT_REGION or SIMPLEMODULE_SMS_ALLOWED_COUNTRIES: %w", err)
 	}
-	st := &store.Store{DB: d.DB, Clock: d.Clock, Bus: d.Bus}
-	h := &handlers.Handler{
-		Store:     st,
-		Kit:       d.Kit,
-		Sessions:  &session.Store{Clock: d.Clock, Secure: d.Config.Production()},
-		Bus:       d.Bus,
-		Passwords: d.Passwords,
-		Config:    d.Config,
-		Log:       d.Log,
-		Phones:    phones,
-		CodeKey:   secrets.Derive(d.Secret, "phone verification codes"),
-		Outbox:    d.Outbox,
-		Limits:    &ratelimit.Limiter{DB: d.DB, Clock: d.Clock},
-	}
-	return &Module{h: h, store: st}, nil
+	st := &store.Store{DB: d.DB, Clock: d.Clock}
+	sessions := &session.Store{Clock: d.Clock, Secure: d.Config.Production()}
+	c := d.Config
+	svc := account.New(account.Deps{
+		Store: st, Sessions: sessions, Outbox: d.Outbox, Bus: d.Bus,
+		Limits: &ratelimit.Limiter{DB: d.DB, Clock: d.Clock}, Clock: d.Clock, Log: d.Log, Phones: phones,
+		Passwords: d.Passwords, CodeKey: secrets.Derive(d.Secret, "phone verification codes"), BaseURL: c.BaseURL,
+		Policy: account.Policy{
+			RequireConfirmedEmail: c.RequireConfirmedEmail, RegistrationsPerIP: c.RegistrationsPerIP, SignInFailuresPerIP: c.SignInFailuresPerIP,
+			EmailTokenTTL: c.EmailTokenTTL, EmailResendCooldown: c.EmailResendCooldown,
+			PhoneCodeTTL: c.PhoneCodeTTL, PhoneResendCooldown: c.PhoneResendCooldown, PhoneMaxAttempts: c.PhoneMaxAttempts,
+			PhoneSendsPerNumber: c.PhoneSendsPerNumber, PhoneSendsPerIP: c.PhoneSendsPerIP,
+			PhoneLockout: account.Lockout{Failures: c.PhoneLockout.Failures, Window: c.PhoneLockout.Window, Duration: c.PhoneLockout.Duration},
+		},
+	})
+	h := &handlers.Handler{Accounts: svc, Kit: d.Kit, Sessions: sessions, Log: d.Log}
+	return &Module{h: h, store: st, accounts: svc}, nil
 }
 
 // Authenticate is middleware that puts the signed-in user in the request
@@ -145,23 +148,16 @@ func (m *Module) Registry() web.Registry {
 }
 
 // ErrDuplicateEmail is returned by CreateUser when the email is taken.
-var ErrDuplicateEmail = store.ErrDuplicateEmail
+var ErrDuplicateEmail = account.ErrDuplicateEmail
 
 // CreateUser creates a user whose email is already confirmed, optionally in
 // the Admin role (the `simplemodule user create` command).
 func (m *Module) CreateUser(ctx context.Context, addr, pw string, admin bool) (contracts.User, error) {
-	addr = strings.TrimSpace(addr)
-	if msg := handlers.ValidEmail(addr); msg != "" {
-		return contracts.User{}, errors.New(msg)
-	}
-	if msg := handlers.ValidNewPassword(pw, pw); msg != "" {
-		return contracts.User{}, errors.New(msg)
-	}
 	var roles []string
 	if admin {
 		roles = []string{contracts.RoleAdmin}
 	}
-	a, err := m.store.CreateAccount(ctx, addr, m.h.Passwords.Hash(pw), true, roles, store.Audit{Action: "user.created", Detail: "command line"}, nil)
+	a, err := m.accounts.CreateUser(ctx, strings.TrimSpace(addr), pw, roles)
 	return a.User, err
 }
 

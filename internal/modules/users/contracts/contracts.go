@@ -45,8 +45,10 @@ func UserFrom(ctx context.Context) (User, bool) {
 	return u, ok
 }
 
-// Events published after the transaction that caused them commits. Actor is
-// the user who acted (the subject themselves, or an admin).
+// Events, emitted inside the transaction of the change that caused them
+// (transactional subscribers, events.Bus.SubscribeTx, write with it) and
+// published to everyone else after it commits. Actor is the user who acted
+// (the subject themselves, or an admin).
 
 // EmailConfirmed: the user proved an email address.
 type EmailConfirmed struct{ UserID, Email string }

@@ -2,19 +2,10 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"strings"
 
 	"github.com/simplemodule-go/simplemodule/internal/modules/users/contracts"
-)
-
-// Audit actions written by the admin operations.
-const (
-	ActionEmailReverificationForced = "email.reverification_forced"
-	ActionPhoneReverificationForced = "phone.reverification_forced"
-	ActionUserLocked                = "user.locked"
-	ActionUserUnlocked              = "user.unlocked"
 )
 
 // likeEscaper makes user input literal inside a LIKE pattern (ESCAPE '\').
@@ -106,137 +97,33 @@ func (s *Store) loadPageRoles(ctx context.Context, users []contracts.User, index
 	return rows.Err()
 }
 
-// ForceEmailReverification marks the user's email unverified and records
-// the admin as actor, in one transaction, and emits EmailReverificationForced.
-func (s *Store) ForceEmailReverification(ctx context.Context, actorID, userID, clientIP string) error {
-	var before Account
-	err := s.change(ctx, func(tx *sql.Tx, emit func(any) error) error {
-		var err error
-		if before, err = s.accountWhere(ctx, tx, "u.id = $1", userID); err != nil {
-			return err
-		}
-		if !before.EmailConfirmed {
-			return contracts.ErrAlreadyUnverified
-		}
-		// Guarded so a concurrent change is never overwritten blindly.
-		res, err := tx.ExecContext(ctx, `UPDATE users SET email_confirmed = FALSE WHERE id = $1 AND normalized_email = $2 AND email_confirmed = TRUE`,
-			userID, NormalizeEmail(before.Email))
-		if err != nil {
-			return fmt.Errorf("force email re-verification: %w", err)
-		}
-		if n, _ := res.RowsAffected(); n != 1 {
-			return contracts.ErrAlreadyUnverified
-		}
-		if err := s.WriteAudit(ctx, tx, Audit{ActorID: actorID, SubjectID: userID, Action: ActionEmailReverificationForced, Detail: before.Email, ClientIP: clientIP}); err != nil {
-			return err
-		}
-		return emit(contracts.EmailReverificationForced{UserID: userID, ActorID: actorID, Email: before.Email})
-	})
-	return err
-}
-
-// ForcePhoneReverification marks the user's phone number unverified,
-// keeping the number, withdraws any pending code (a code sent before the
-// admin acted must not restore the badge) and records the admin as actor,
-// in one transaction, and emits PhoneReverificationForced.
-func (s *Store) ForcePhoneReverification(ctx context.Context, actorID, userID, clientIP string) error {
-	var before Account
-	err := s.change(ctx, func(tx *sql.Tx, emit func(any) error) error {
-		// The same lock a code confirmation takes, so the two cannot interleave.
-		if err := s.lockKeys(ctx, tx, "user:"+userID); err != nil {
-			return err
-		}
-		var err error
-		if before, err = s.accountWhere(ctx, tx, "u.id = $1", userID); err != nil {
-			return err
-		}
-		switch {
-		case before.PhoneNumber == "":
-			return contracts.ErrNoPhoneNumber
-		case !before.PhoneNumberConfirmed:
-			return contracts.ErrAlreadyUnverified
-		}
-		res, err := tx.ExecContext(ctx, `UPDATE users SET phone_number_confirmed = FALSE WHERE id = $1 AND phone_number = $2 AND phone_number_confirmed = TRUE`,
-			userID, before.PhoneNumber)
-		if err != nil {
-			return fmt.Errorf("force phone re-verification: %w", err)
-		}
-		if n, _ := res.RowsAffected(); n != 1 {
-			return contracts.ErrAlreadyUnverified
-		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM phone_codes WHERE user_id = $1 AND purpose = $2`, userID, PurposePhoneVerification); err != nil {
-			return fmt.Errorf("withdraw pending code: %w", err)
-		}
-		if err := s.WriteAudit(ctx, tx, Audit{ActorID: actorID, SubjectID: userID, Action: ActionPhoneReverificationForced, Detail: before.PhoneNumber, ClientIP: clientIP}); err != nil {
-			return err
-		}
-		return emit(contracts.PhoneReverificationForced{UserID: userID, ActorID: actorID, PhoneNumber: before.PhoneNumber})
-	})
-	return err
-}
-
-// LockAccount sets locked_by_admin, ends every session of the user and
-// records the admin as actor, in one transaction. Locking yourself is
-// refused, so the last admin cannot shut themselves out by mistake.
-func (s *Store) LockAccount(ctx context.Context, actorID, userID, clientIP string) error {
-	if actorID == userID {
-		return contracts.ErrSelfLock
+// UnconfirmEmail marks email unverified inside q, only while it is still
+// the user's confirmed address; false means nothing changed.
+func (s *Store) UnconfirmEmail(ctx context.Context, q Queryer, userID, email string) (bool, error) {
+	res, err := q.ExecContext(ctx, `UPDATE users SET email_confirmed = FALSE WHERE id = $1 AND normalized_email = $2 AND email_confirmed = TRUE`,
+		userID, NormalizeEmail(email))
+	if err != nil {
+		return false, fmt.Errorf("unconfirm email: %w", err)
 	}
-	return s.change(ctx, func(tx *sql.Tx, emit func(any) error) error {
-		a, err := s.accountWhere(ctx, tx, "u.id = $1", userID)
-		if err != nil {
-			return err
-		}
-		if a.LockedByAdmin {
-			return contracts.ErrAlreadyLocked
-		}
-		res, err := tx.ExecContext(ctx, `UPDATE users SET locked_by_admin = TRUE WHERE id = $1 AND locked_by_admin = FALSE`, userID)
-		if err != nil {
-			return fmt.Errorf("lock account: %w", err)
-		}
-		if n, _ := res.RowsAffected(); n != 1 {
-			return contracts.ErrAlreadyLocked
-		}
-		res, err = tx.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = $1`, userID)
-		if err != nil {
-			return fmt.Errorf("end sessions: %w", err)
-		}
-		ended, _ := res.RowsAffected()
-		if err := s.WriteAudit(ctx, tx, Audit{ActorID: actorID, SubjectID: userID, Action: ActionUserLocked,
-			Detail: fmt.Sprintf("%d session(s) ended", ended), ClientIP: clientIP}); err != nil {
-			return err
-		}
-		return emit(contracts.UserLocked{UserID: userID, ActorID: actorID})
-	})
+	n, _ := res.RowsAffected()
+	return n == 1, nil
 }
 
-// UnlockAccount clears locked_by_admin, any sign-in lockout and the failure
-// count, and records the admin as actor, in one transaction.
-func (s *Store) UnlockAccount(ctx context.Context, actorID, userID, clientIP string) error {
-	now := s.Clock.Now()
-	return s.change(ctx, func(tx *sql.Tx, emit func(any) error) error {
-		a, err := s.accountWhere(ctx, tx, "u.id = $1", userID)
-		if err != nil {
-			return err
-		}
-		lockedOut := a.LockoutEnd.After(now)
-		if !a.LockedByAdmin && !lockedOut {
-			return contracts.ErrNotLocked
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE users SET locked_by_admin = FALSE, lockout_end = NULL, failed_sign_ins = 0 WHERE id = $1`, userID); err != nil {
-			return fmt.Errorf("unlock account: %w", err)
-		}
-		var lifted []string
-		if a.LockedByAdmin {
-			lifted = append(lifted, "admin lock")
-		}
-		if lockedOut {
-			lifted = append(lifted, "sign-in lockout")
-		}
-		if err := s.WriteAudit(ctx, tx, Audit{ActorID: actorID, SubjectID: userID, Action: ActionUserUnlocked,
-			Detail: strings.Join(lifted, ", ") + " lifted", ClientIP: clientIP}); err != nil {
-			return err
-		}
-		return emit(contracts.UserUnlocked{UserID: userID, ActorID: actorID})
-	})
+// SetLockedByAdmin locks the account inside q; false means it already was.
+func (s *Store) SetLockedByAdmin(ctx context.Context, q Queryer, userID string) (bool, error) {
+	res, err := q.ExecContext(ctx, `UPDATE users SET locked_by_admin = TRUE WHERE id = $1 AND locked_by_admin = FALSE`, userID)
+	if err != nil {
+		return false, fmt.Errorf("lock account: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return n == 1, nil
+}
+
+// Unlock clears an admin lock, any sign-in lockout and the failure count
+// inside q.
+func (s *Store) Unlock(ctx context.Context, q Queryer, userID string) error {
+	if _, err := q.ExecContext(ctx, `UPDATE users SET locked_by_admin = FALSE, lockout_end = NULL, failed_sign_ins = 0 WHERE id = $1`, userID); err != nil {
+		return fmt.Errorf("unlock account: %w", err)
+	}
+	return nil
 }

@@ -1,5 +1,7 @@
-// Package store is the Users module's data access: one method per use case,
-// each in its own transaction when it writes more than one row.
+// Package store is the Users module's SQL: small methods that each run a
+// statement or two, in the transaction the caller (the account service)
+// passes, or on the database for plain reads. Rules, transactions, audit
+// and events live in the account package.
 package store
 
 import (
@@ -14,7 +16,6 @@ import (
 	"github.com/simplemodule-go/simplemodule/internal/modules/users/contracts"
 	"github.com/simplemodule-go/simplemodule/internal/platform/clock"
 	"github.com/simplemodule-go/simplemodule/internal/platform/database"
-	"github.com/simplemodule-go/simplemodule/internal/platform/events"
 	"github.com/simplemodule-go/simplemodule/internal/platform/secrets"
 )
 
@@ -31,7 +32,6 @@ var (
 type Store struct {
 	DB    *database.DB
 	Clock clock.Clock
-	Bus   *events.Bus // events emitted by changes; nil in tools that need none
 
 	auditSeq atomic.Uint64 // orders audit rows written in the same millisecond
 }
@@ -147,60 +147,35 @@ func (s *Store) AccountBySession(ctx context.Context, idHash string) (Account, s
 	return a, sessionStamp, nil
 }
 
-// CreateAccount inserts a user with the given roles; also, when set, runs
-// inside the same transaction (to queue the confirmation email with it).
-func (s *Store) CreateAccount(ctx context.Context, email, passwordHash string, emailConfirmed bool, roles []string, audit Audit, also func(tx *sql.Tx, a Account) error) (Account, error) {
-	now := s.Clock.Now()
-	a := Account{User: contracts.User{ID: secrets.ID(), Email: strings.TrimSpace(email), EmailConfirmed: emailConfirmed, CreatedAt: now, Roles: roles},
+// NewAccount returns an account that InsertAccount can store: a fresh id
+// and security stamp.
+func (s *Store) NewAccount(email, passwordHash string, emailConfirmed bool, roles []string) Account {
+	return Account{User: contracts.User{ID: secrets.ID(), Email: strings.TrimSpace(email), EmailConfirmed: emailConfirmed, CreatedAt: s.Clock.Now(), Roles: roles},
 		PasswordHash: passwordHash, SecurityStamp: secrets.Token(16)}
-	err := s.DB.InTx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO users (id, email, normalized_email, email_confirmed, password_hash, security_stamp, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7)`, a.ID, a.Email, NormalizeEmail(email), emailConfirmed, passwordHash, a.SecurityStamp, ms(now))
-		if database.IsUniqueViolation(err) {
-			return ErrDuplicateEmail
-		}
-		if err != nil {
-			return fmt.Errorf("insert user: %w", err)
-		}
-		for _, r := range roles {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO user_roles (user_id, role) VALUES ($1, $2)`, a.ID, r); err != nil {
-				return fmt.Errorf("add role %s: %w", r, err)
-			}
-		}
-		audit.SubjectID = a.ID
-		if err := s.WriteAudit(ctx, tx, audit); err != nil {
-			return err
-		}
-		if also != nil {
-			return also(tx, a)
-		}
-		return nil
-	})
-	return a, err
 }
 
-// change runs fn in one transaction. Events fn emits reach transactional
-// subscribers inside it (so, e.g., a notification commits with the change)
-// and every other subscriber after the commit.
-func (s *Store) change(ctx context.Context, fn func(tx *sql.Tx, emit func(event any) error) error) error {
-	var emitted []any
-	err := s.DB.InTx(ctx, func(tx *sql.Tx) error {
-		emitted = emitted[:0]
-		return fn(tx, func(event any) error {
-			emitted = append(emitted, event)
-			if s.Bus == nil {
-				return nil
-			}
-			return s.Bus.PublishTx(ctx, tx, event)
-		})
-	})
-	if err != nil || s.Bus == nil {
-		return err
+// InsertAccount stores a new account and its roles inside q; an email
+// already taken gives ErrDuplicateEmail.
+func (s *Store) InsertAccount(ctx context.Context, q Queryer, a Account) error {
+	_, err := q.ExecContext(ctx, `INSERT INTO users (id, email, normalized_email, email_confirmed, password_hash, security_stamp, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)`, a.ID, a.Email, NormalizeEmail(a.Email), a.EmailConfirmed, a.PasswordHash, a.SecurityStamp, ms(a.CreatedAt))
+	if database.IsUniqueViolation(err) {
+		return ErrDuplicateEmail
 	}
-	for _, ev := range emitted {
-		s.Bus.Publish(ctx, ev)
+	if err != nil {
+		return fmt.Errorf("insert user: %w", err)
+	}
+	for _, r := range a.Roles {
+		if _, err := q.ExecContext(ctx, `INSERT INTO user_roles (user_id, role) VALUES ($1, $2)`, a.ID, r); err != nil {
+			return fmt.Errorf("add role %s: %w", r, err)
+		}
 	}
 	return nil
+}
+
+// AccountTx loads one account with its roles inside q.
+func (s *Store) AccountTx(ctx context.Context, q Queryer, id string) (Account, error) {
+	return s.accountWhere(ctx, q, "u.id = $1", id)
 }
 
 // Contact returns, inside q, the user's email and whether it is confirmed.
@@ -265,101 +240,103 @@ func (s *Store) AuditTrail(ctx context.Context, subjectID string, limit, offset 
 	return out, rows.Err()
 }
 
-// ErrLockedOut means the account is locked out (or locked by an admin)
-// at the moment of signing in.
-var ErrLockedOut = errors.New("account locked out")
-
-// ReserveSignIn counts this attempt as a failure before the password is
-// checked, so parallel guesses cannot outrun the lockout: at most
-// maxFailures attempts are ever counted or in flight. It returns how long
-// to wait when the account is locked out; when maxFailures attempts are
-// already counted (in flight, or left by a crash) it locks the account for
-// lockFor now. A correct password then clears the count (RecordSignIn or
-// ClearSignInFailures).
-func (s *Store) ReserveSignIn(ctx context.Context, userID string, maxFailures int, lockFor time.Duration, clientIP string) (time.Duration, error) {
-	now := s.Clock.Now()
+// CountSignInAttempt counts one sign-in attempt as a failure before the
+// password is checked, unless the account is locked out or already has
+// maxFailures counted; false means it was not counted.
+func (s *Store) CountSignInAttempt(ctx context.Context, userID string, maxFailures int) (bool, error) {
 	var n int
 	err := s.DB.QueryRowContext(ctx, `UPDATE users SET failed_sign_ins = failed_sign_ins + 1
 		WHERE id = $1 AND (lockout_end IS NULL OR lockout_end <= $2) AND failed_sign_ins < $3 RETURNING failed_sign_ins`,
-		userID, ms(now), maxFailures).Scan(&n)
-	if err == nil {
-		return 0, nil
+		userID, ms(s.Clock.Now()), maxFailures).Scan(&n)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
 	}
-	if !errors.Is(err, sql.ErrNoRows) {
-		return 0, fmt.Errorf("reserve sign-in: %w", err)
-	}
-	var end sql.NullInt64
-	if err := s.DB.QueryRowContext(ctx, `SELECT lockout_end FROM users WHERE id = $1`, userID).Scan(&end); err != nil {
-		return 0, fmt.Errorf("read lockout: %w", err)
-	}
-	if until := fromMS(end); until.After(now) {
-		return until.Sub(now), nil
-	}
-	// maxFailures attempts are counted but none has locked the account:
-	// they are still in flight, or a crash left them. Lock now.
-	until, err := s.RecordFailedSignIn(ctx, userID, maxFailures, lockFor, clientIP)
 	if err != nil {
-		return 0, err
+		return false, fmt.Errorf("count sign-in attempt: %w", err)
 	}
-	if until.IsZero() {
-		return time.Second, nil // another request locked or cleared it just now
-	}
-	return until.Sub(now), nil
+	return true, nil
 }
 
-// ClearSignInFailures forgets counted failures after a correct password
-// that did not end in a session (unconfirmed email, admin lock), so the
-// reservation does not count against the user.
+// LockoutEnd returns when the user's sign-in lockout ends (zero: none).
+func (s *Store) LockoutEnd(ctx context.Context, userID string) (time.Time, error) {
+	var end sql.NullInt64
+	if err := s.DB.QueryRowContext(ctx, `SELECT lockout_end FROM users WHERE id = $1`, userID).Scan(&end); err != nil {
+		return time.Time{}, fmt.Errorf("read lockout: %w", err)
+	}
+	return fromMS(end), nil
+}
+
+// LockOutAfterFailures locks the account until `until` inside q when at
+// least maxFailures failures are counted and it is not locked yet; false
+// means nothing changed.
+func (s *Store) LockOutAfterFailures(ctx context.Context, q Queryer, userID string, maxFailures int, until time.Time) (bool, error) {
+	res, err := q.ExecContext(ctx, `UPDATE users SET failed_sign_ins = 0, lockout_end = $2
+		WHERE id = $1 AND failed_sign_ins >= $3 AND (lockout_end IS NULL OR lockout_end <= $4)`, userID, ms(until), maxFailures, ms(s.Clock.Now()))
+	if err != nil {
+		return false, fmt.Errorf("lock out: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return n == 1, nil
+}
+
+// ClearSignInFailures forgets counted failures of an account that is not
+// locked out.
 func (s *Store) ClearSignInFailures(ctx context.Context, userID string) error {
 	_, err := s.DB.ExecContext(ctx, `UPDATE users SET failed_sign_ins = 0 WHERE id = $1 AND (lockout_end IS NULL OR lockout_end <= $2)`, userID, ms(s.Clock.Now()))
 	return err
 }
 
-// RecordFailedSignIn runs after a reserved attempt turned out wrong: once
-// maxFailures are counted it locks the account for lockFor. It returns the
-// lockout end (zero when not locked).
-func (s *Store) RecordFailedSignIn(ctx context.Context, userID string, maxFailures int, lockFor time.Duration, ip string) (time.Time, error) {
-	now := s.Clock.Now()
-	lockedUntil := now.Add(lockFor)
-	var locked bool
-	err := s.DB.InTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE users SET failed_sign_ins = 0, lockout_end = $2
-			WHERE id = $1 AND failed_sign_ins >= $3 AND (lockout_end IS NULL OR lockout_end <= $4)`, userID, ms(lockedUntil), maxFailures, ms(now))
-		if err != nil {
-			return fmt.Errorf("lock out: %w", err)
-		}
-		if n, _ := res.RowsAffected(); n != 1 {
-			return nil
-		}
-		locked = true
-		return s.WriteAudit(ctx, tx, Audit{SubjectID: userID, Action: "signin.locked_out", Detail: fmt.Sprintf("%d failed sign-ins", maxFailures), ClientIP: ip})
-	})
-	if err != nil || !locked {
-		return time.Time{}, err
+// StampSignIn clears the failure count and records the sign-in time inside
+// q; false means the account is locked (by an admin or a lockout).
+func (s *Store) StampSignIn(ctx context.Context, q Queryer, userID string) (bool, error) {
+	now := ms(s.Clock.Now())
+	res, err := q.ExecContext(ctx, `UPDATE users SET failed_sign_ins = 0, lockout_end = NULL, last_login_at = $2
+		WHERE id = $1 AND NOT locked_by_admin AND (lockout_end IS NULL OR lockout_end <= $2)`, userID, now)
+	if err != nil {
+		return false, fmt.Errorf("record sign-in: %w", err)
 	}
-	return lockedUntil, nil
+	n, _ := res.RowsAffected()
+	return n == 1, nil
 }
 
-// RecordSignIn clears the failure count, stamps the last sign-in time and
-// starts the new session (via start) in one transaction. It refuses with
-// ErrLockedOut when the account became locked meanwhile.
-func (s *Store) RecordSignIn(ctx context.Context, userID string, start func(tx *sql.Tx) error) error {
-	return s.DB.InTx(ctx, func(tx *sql.Tx) error {
-		now := ms(s.Clock.Now())
-		res, err := tx.ExecContext(ctx, `UPDATE users SET failed_sign_ins = 0, lockout_end = NULL, last_login_at = $2
-			WHERE id = $1 AND NOT locked_by_admin AND (lockout_end IS NULL OR lockout_end <= $2)`, userID, now)
-		if err != nil {
-			return fmt.Errorf("record sign-in: %w", err)
-		}
-		if n, _ := res.RowsAffected(); n != 1 {
-			return ErrLockedOut
-		}
-		// Expired sessions are dead already; sign-in is a cheap moment to drop them.
-		if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE expires_at <= $1`, now); err != nil {
-			return fmt.Errorf("drop expired sessions: %w", err)
-		}
-		return start(tx)
-	})
+// DeleteExpiredSessions drops sessions past their expiry inside q.
+func (s *Store) DeleteExpiredSessions(ctx context.Context, q Queryer) error {
+	if _, err := q.ExecContext(ctx, `DELETE FROM sessions WHERE expires_at <= $1`, ms(s.Clock.Now())); err != nil {
+		return fmt.Errorf("drop expired sessions: %w", err)
+	}
+	return nil
+}
+
+// DeleteSessions ends every session of the user inside q and returns how
+// many there were.
+func (s *Store) DeleteSessions(ctx context.Context, q Queryer, userID string) (int64, error) {
+	res, err := q.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = $1`, userID)
+	if err != nil {
+		return 0, fmt.Errorf("end sessions: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return n, nil
+}
+
+// SetEmailConfirmed marks the user's current email confirmed inside q.
+func (s *Store) SetEmailConfirmed(ctx context.Context, q Queryer, userID string) error {
+	if _, err := q.ExecContext(ctx, `UPDATE users SET email_confirmed = TRUE WHERE id = $1`, userID); err != nil {
+		return fmt.Errorf("confirm email: %w", err)
+	}
+	return nil
+}
+
+// SetEmail stores a new, confirmed email inside q; an address taken by
+// another account gives ErrDuplicateEmail.
+func (s *Store) SetEmail(ctx context.Context, q Queryer, userID, email string) error {
+	_, err := q.ExecContext(ctx, `UPDATE users SET email = $2, normalized_email = $3, email_confirmed = TRUE WHERE id = $1`, userID, email, NormalizeEmail(email))
+	if database.IsUniqueViolation(err) {
+		return ErrDuplicateEmail
+	}
+	if err != nil {
+		return fmt.Errorf("change email: %w", err)
+	}
+	return nil
 }
 
 // RotateStamp gives the user a new security stamp inside tx and returns it.

@@ -1,4 +1,4 @@
-package handlers
+package account
 
 import (
 	"context"
@@ -8,12 +8,12 @@ import (
 
 	"github.com/simplemodule-go/simplemodule/internal/messaging/email"
 	"github.com/simplemodule-go/simplemodule/internal/messaging/outbox"
-	"github.com/simplemodule-go/simplemodule/internal/modules/users/internal/store"
-	"github.com/simplemodule-go/simplemodule/internal/platform/database"
 	"github.com/simplemodule-go/simplemodule/internal/platform/web"
 )
 
-// The emails the Users module sends, each with a text and an HTML body.
+// The emails carrying single-use links, each with a text and an HTML body.
+// Security notices (email or password changed, …) belong to the
+// Notifications module, which hears this module's events.
 var (
 	mailConfirm = email.Template{
 		Subject: "Confirm your email address",
@@ -39,15 +39,6 @@ The link works once and expires in {{.TTL}}. If you did not ask for this, ignore
 <p><a href="{{.Link}}">Use this email address</a></p>
 <p>The link works once and expires in {{.TTL}}. If you did not ask for this, ignore this message.</p>`,
 	}
-	mailEmailChanged = email.Template{
-		Subject: "Your email address was changed",
-		Text: `The email address of your SimpleModule account was changed from {{.Old}} to {{.New}}.
-
-If you did not do this, reset your password at once and contact support.
-`,
-		HTML: `<p>The email address of your SimpleModule account was changed from <strong>{{.Old}}</strong> to <strong>{{.New}}</strong>.</p>
-<p>If you did not do this, reset your password at once and contact support.</p>`,
-	}
 	mailResetPassword = email.Template{
 		Subject: "Reset your SimpleModule password",
 		Text: `Someone asked to reset the password of your SimpleModule account.
@@ -65,19 +56,7 @@ If it was not you, ignore this message; your password stays as it is.
 )
 
 type mailData struct {
-	Link, TTL, Old, New string
-}
-
-// queueEmail renders t and writes it to the outbox inside q, the
-// transaction of the change that causes it. Messages holding links are
-// sensitive: encrypted at rest and wiped after delivery or at wipeAt.
-func (h *Handler) queueEmail(ctx context.Context, q database.Queryer, t email.Template, to string, data mailData, wipeAt time.Time) error {
-	m, err := t.Render(to, data)
-	if err != nil {
-		return err
-	}
-	_, err = h.Outbox.EnqueueEmail(ctx, q, m, outbox.Options{Sensitive: data.Link != "", WipeAt: wipeAt, Ref: "email:" + to})
-	return err
+	Link, TTL string
 }
 
 // linkMail is an email carrying a single-use link.
@@ -88,29 +67,25 @@ type linkMail struct {
 	Path            string     // the link's page; userId and code are added
 	Query           url.Values // more link parameters
 	Template        email.Template
-	Audit           *store.Audit // written in the same transaction, when set
-	Silent          bool         // issue the token (replacing the previous one) but send nothing
+	Audit           *audit // written in the same transaction, when set
+	Silent          bool   // issue the token (replacing the previous one) but send nothing
 }
 
-// mailLink issues the token and queues the email in one transaction, then
-// wakes the outbox worker.
-func (h *Handler) mailLink(ctx context.Context, m linkMail) error {
-	if err := h.Store.DB.InTx(ctx, func(tx *sql.Tx) error { return h.mailLinkTx(ctx, tx, m) }); err != nil {
-		return err
-	}
-	h.Outbox.Kick()
-	return nil
+// mailLink issues the token and queues the email in one transaction.
+func (s *Service) mailLink(ctx context.Context, m linkMail) error {
+	return s.change(ctx, func(tx *sql.Tx, _ func(any) error) error { return s.mailLinkTx(ctx, tx, m) })
 }
 
-// mailLinkTx is mailLink inside the caller's transaction; the caller kicks
-// the outbox after committing.
-func (h *Handler) mailLinkTx(ctx context.Context, tx *sql.Tx, m linkMail) error {
-	raw, err := h.Store.IssueToken(ctx, tx, m.UserID, m.Purpose, m.Target, m.TTL)
+// mailLinkTx is mailLink inside the caller's transaction. The message is
+// sensitive: encrypted at rest and wiped after delivery or once the link
+// has expired.
+func (s *Service) mailLinkTx(ctx context.Context, tx *sql.Tx, m linkMail) error {
+	raw, err := s.Store.IssueToken(ctx, tx, m.UserID, m.Purpose, m.Target, m.TTL)
 	if err != nil {
 		return err
 	}
 	if m.Audit != nil {
-		if err := h.Store.WriteAudit(ctx, tx, *m.Audit); err != nil {
+		if err := s.Store.WriteAudit(ctx, tx, *m.Audit); err != nil {
 			return err
 		}
 	}
@@ -122,6 +97,19 @@ func (h *Handler) mailLinkTx(ctx context.Context, tx *sql.Tx, m linkMail) error 
 		q[k] = v
 	}
 	q.Set("code", raw)
-	data := mailData{Link: h.link(m.Path, q), TTL: web.HumanDuration(m.TTL)}
-	return h.queueEmail(ctx, tx, m.Template, m.To, data, h.Kit.Clock.Now().Add(m.TTL))
+	msg, err := m.Template.Render(m.To, mailData{Link: s.BaseURL + m.Path + "?" + q.Encode(), TTL: web.HumanDuration(m.TTL)})
+	if err != nil {
+		return err
+	}
+	_, err = s.Outbox.EnqueueEmail(ctx, tx, msg, outbox.Options{Sensitive: true, WipeAt: s.Clock.Now().Add(m.TTL), Ref: "email:" + m.To})
+	return err
+}
+
+// cooldown is how long the user must wait before another link of purpose.
+func (s *Service) cooldown(ctx context.Context, userID, purpose string) (time.Duration, error) {
+	last, err := s.Store.LastTokenAt(ctx, userID, purpose)
+	if err != nil || last.IsZero() {
+		return 0, err
+	}
+	return last.Add(s.Policy.EmailResendCooldown).Sub(s.Clock.Now()), nil
 }

@@ -1,0 +1,77 @@
+package account
+
+import (
+	"net/mail"
+	"runtime"
+	"strings"
+
+	"github.com/simplemodule-go/simplemodule/internal/modules/users/internal/password"
+)
+
+// Each argon2id hash holds its memory cost (19 MiB by default) while it
+// runs; limiting how many run at once keeps a burst of sign-ins or
+// registrations from exhausting memory. Extra requests wait their turn.
+func hashSlots() int { return 2 * runtime.GOMAXPROCS(0) }
+
+// hashPassword hashes pw with the module's argon2id parameters.
+func (s *Service) hashPassword(pw string) string {
+	s.slots <- struct{}{}
+	defer func() { <-s.slots }()
+	return s.Passwords.Hash(pw)
+}
+
+// verifyPassword checks pw against a stored hash.
+func (s *Service) verifyPassword(pw, encoded string) (bool, error) {
+	s.slots <- struct{}{}
+	defer func() { <-s.slots }()
+	return password.Verify(pw, encoded)
+}
+
+// dummyHash is verified against when the email is unknown, so the time a
+// sign-in takes does not reveal which accounts exist.
+func (s *Service) dummyHash() string {
+	s.dummyOnce.Do(func() { s.dummy = s.hashPassword("not a real password") })
+	return s.dummy
+}
+
+// ValidEmail returns a message when email is not a plain address.
+func ValidEmail(email string) string {
+	email = strings.TrimSpace(email)
+	if email == "" {
+		return "Enter your email address."
+	}
+	a, err := mail.ParseAddress(email)
+	if err != nil || a.Address != email || len(email) > 254 || !strings.Contains(email[strings.LastIndex(email, "@"):], ".") {
+		return "Enter a valid email address, like name@example.com."
+	}
+	return ""
+}
+
+// ValidNewPassword returns a message when a new password is not acceptable.
+func ValidNewPassword(pw, confirm string) string {
+	switch {
+	case len([]rune(pw)) < minPasswordLen:
+		return "Use a password of at least 8 characters."
+	case len(pw) > maxPasswordLen:
+		return "Use a password of at most 256 characters."
+	case pw != confirm:
+		return "The password and its confirmation do not match."
+	}
+	return ""
+}
+
+// checkEmail and checkNewPassword are ValidEmail and ValidNewPassword as
+// errors.
+func checkEmail(addr string) error {
+	if msg := ValidEmail(addr); msg != "" {
+		return invalid(msg)
+	}
+	return nil
+}
+
+func checkNewPassword(pw, confirm string) error {
+	if msg := ValidNewPassword(pw, confirm); msg != "" {
+		return invalid(msg)
+	}
+	return nil
+}
