@@ -145,6 +145,16 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s (SIMPLEMODULE_ADDR): %w", cfg.Addr, err)
 	}
+	var metricsLn net.Listener
+	metricsSrv := metricsServer(a.Metrics.Handler(), log)
+	if cfg.MetricsAddr != "" {
+		metricsLn, err = net.Listen("tcp", cfg.MetricsAddr)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("listen on %s (SIMPLEMODULE_METRICS_ADDR): %w", cfg.MetricsAddr, err)
+		}
+		defer metricsSrv.Close() // on an early return; Shutdown below otherwise
+	}
 	workerCtx, stopWorker := context.WithCancel(context.WithoutCancel(ctx))
 	workerDone := make(chan struct{})
 	go func() {
@@ -159,8 +169,12 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		log.Warn("SIMPLEMODULE_SECRET is not set: the generated secret is stored in the database, so a copy of the database also holds the keys that protect phone codes and queued messages; set it from a secret store")
 	}
 	log.Info("simplemodule listening", "url", "http://"+ln.Addr().String(), "database", string(a.DB.Dialect), "env", cfg.Env)
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(ln) }()
+	if metricsLn != nil {
+		log.Info("metrics listening", "url", "http://"+metricsLn.Addr().String()+"/metrics")
+		go func() { errc <- fmt.Errorf("metrics listener: %w", metricsSrv.Serve(metricsLn)) }()
+	}
 	select {
 	case err := <-errc:
 		return err
@@ -172,7 +186,25 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	if err := srv.Shutdown(shutdownCtx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
+	// Metrics stop last, so a scrape can watch the requests drain.
+	if err := metricsSrv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown metrics listener: %w", err)
+	}
 	return nil
+}
+
+// metricsServer serves GET /metrics, apart from the public listener so
+// that only the network Prometheus scrapes from can read it.
+func metricsServer(metrics http.Handler, log *slog.Logger) *http.Server {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", metrics)
+	return &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
 }
 
 func userCreate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {

@@ -23,6 +23,7 @@ import (
 	"github.com/simplemodule-go/simplemodule/internal/platform/config"
 	"github.com/simplemodule-go/simplemodule/internal/platform/database"
 	"github.com/simplemodule-go/simplemodule/internal/platform/events"
+	"github.com/simplemodule-go/simplemodule/internal/platform/metrics"
 	"github.com/simplemodule-go/simplemodule/internal/platform/web"
 )
 
@@ -42,6 +43,7 @@ type App struct {
 	Outbox   *outbox.Outbox // Run it (serve does) to deliver messages
 	Users    *users.Module
 	Handler  http.Handler
+	Metrics  *metrics.Metrics // serve exposes Metrics.Handler on SIMPLEMODULE_METRICS_ADDR
 	registry []web.Registry
 }
 
@@ -87,6 +89,10 @@ func build(ctx context.Context, db *database.DB, cfg config.Config, log *slog.Lo
 			return nil, err
 		}
 	}
+	m := metrics.New(log)
+	if opt.Outbox.Observer == nil {
+		opt.Outbox.Observer = m
+	}
 	if opt.Outbox.MaxAttempts == 0 {
 		opt.Outbox.MaxAttempts = cfg.OutboxMaxAttempts
 	}
@@ -94,6 +100,7 @@ func build(ctx context.Context, db *database.DB, cfg config.Config, log *slog.Lo
 	if err != nil {
 		return nil, err
 	}
+	m.WatchOutbox(ob)
 	bus := events.NewBus(log)
 	// The Users module supplies the pages; the renderer needs them first, and
 	// the module needs the kit, so the kit gets its renderer afterwards.
@@ -124,12 +131,13 @@ func build(ctx context.Context, db *database.DB, cfg config.Config, log *slog.Lo
 		w.Write([]byte("ok\n"))
 	})
 	web.Mount(mux, func(h http.Handler) http.Handler { return h }, regs...)
-	var h http.Handler = mux
+	var h http.Handler = metrics.Route(mux) // tells m.Middleware the pattern that matched
 	h = um.Authenticate(h)
 	h = web.CrossOrigin(h)
 	h = web.SecurityHeaders(h)
 	h = web.Logging(log, h)
-	return &App{DB: db, Bus: bus, Outbox: ob, Users: um, Handler: h, registry: regs}, nil
+	h = m.Middleware(h)
+	return &App{DB: db, Bus: bus, Outbox: ob, Users: um, Handler: h, Metrics: m, registry: regs}, nil
 }
 
 // Registries returns every module's page registry.

@@ -19,6 +19,7 @@ import (
 // Config is the validated set of settings.
 type Config struct {
 	Addr        string
+	MetricsAddr string // empty: no metrics listener
 	DatabaseURL string
 	BaseURL     string
 	Env         string // "development" or "production"
@@ -142,6 +143,22 @@ func settings() []setting {
 				return fmt.Errorf("must be host:port, got %q", v)
 			}
 			c.Addr = v
+			return nil
+		}},
+		{env: "SIMPLEMODULE_METRICS_ADDR", def: "127.0.0.1:9090", usage: "address serving GET /metrics for Prometheus (empty or off = no metrics listener)", apply: func(c *Config, v string) error {
+			// An empty variable reads as unset (the default), so "off" says it there.
+			if v == "" || v == "off" {
+				c.MetricsAddr = ""
+				return nil
+			}
+			_, port, err := net.SplitHostPort(v)
+			if err != nil || port == "" {
+				return fmt.Errorf("must be host:port, empty or off, got %q", v)
+			}
+			if v == c.Addr && port != "0" {
+				return fmt.Errorf("must differ from SIMPLEMODULE_ADDR (%s): metrics are not served on the public listener", c.Addr)
+			}
+			c.MetricsAddr = v
 			return nil
 		}},
 		{env: "SIMPLEMODULE_DATABASE_URL", def: "sqlite:./data/simplemodule.db", usage: "sqlite:PATH or postgres://…", apply: func(c *Config, v string) error {
