@@ -17,7 +17,7 @@ import (
 //go:embed templates
 var templateFiles embed.FS
 
-// Page names (SPEC §7).
+// Page names, as the page registry knows them.
 const (
 	pageUsers     = "admin/users/index"
 	pageEdit      = "admin/users/edit"
@@ -45,7 +45,7 @@ func New(d Deps) *Module {
 	return &Module{h: &handler{kit: d.Kit, users: d.Users, log: d.Log}}
 }
 
-// Registry lists the module's pages and routes (SPEC §3, §7). Every route is
+// Registry lists the module's pages and routes. Every route is
 // for administrators only: requireAdmin wraps each one here, in one place,
 // so a new route cannot forget it.
 func (m *Module) Registry() web.Registry {

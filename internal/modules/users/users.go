@@ -94,7 +94,7 @@ func (m *Module) Authenticate(next http.Handler) http.Handler { return m.h.Authe
 
 func fn(f http.HandlerFunc) http.Handler { return f }
 
-// Registry lists the module's pages and routes (SPEC §7).
+// Registry lists the module's pages and routes; validate-pages checks they agree.
 func (m *Module) Registry() web.Registry {
 	h := m.h
 	tfs, _ := fs.Sub(templateFiles, "templates")
@@ -138,7 +138,7 @@ func (m *Module) Registry() web.Registry {
 			{Pattern: "POST /account/manage/change-password", Pages: []string{"users/account/manage/change-password"}, Handler: signedIn(h.ChangePassword)},
 			{Pattern: "GET /account/manage/email", Pages: []string{"users/account/manage/email"}, Handler: signedIn(h.ManageEmailPage)},
 			{Pattern: "POST /account/manage/email", Pages: []string{"users/account/manage/email"}, Handler: signedIn(h.ManageEmail)},
-			// Phone verification (issue 4).
+			// Phone verification.
 			{Pattern: "GET /account/manage/phone", Pages: []string{"users/account/manage/phone"}, Handler: signedIn(h.PhonePage)},
 			{Pattern: "POST /account/manage/send-phone-verification-code", Pages: []string{"users/account/manage/phone"}, Handler: signedIn(h.SendPhoneCode)},
 			{Pattern: "POST /account/manage/confirm-phone-number", Pages: []string{"users/account/manage/phone"}, Handler: signedIn(h.ConfirmPhone)},
