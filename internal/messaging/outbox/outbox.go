@@ -4,6 +4,11 @@
 // backoff and jitter. Web requests never wait on a provider; a crash or an
 // outage loses nothing. Bodies that hold codes are encrypted at rest and
 // wiped once delivered, failed or expired.
+//
+// The worker (worker.go) sends concurrently with a bounded pool per channel,
+// leases each message on its own for as long as one send may take, and on
+// PostgreSQL is woken by the other instances through LISTEN/NOTIFY
+// (listen.go).
 package outbox
 
 import (
@@ -18,7 +23,6 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
-	"math/big"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -72,21 +76,49 @@ type Message struct {
 	Status    string
 	Attempts  int
 	LastError string
+	// FailureKind says why a failed message failed, without provider codes;
+	// "" unless Status is StatusFailed. Callers outside messaging read this.
+	FailureKind messaging.FailureKind
+	// ErrorCode is the provider's own code of a permanent failure: opaque
+	// detail for operators, not to be matched on.
 	ErrorCode string
 	Ref       string
 	CreatedAt time.Time
 	SentAt    time.Time
 }
 
+// Defaults of Config.
+const (
+	DefaultSMSConcurrency   = 32
+	DefaultEmailConcurrency = 8
+	DefaultSendTimeout      = 10 * time.Second
+	// LeaseMargin is how much longer than the send timeout a message is
+	// leased by default: room for the claim, the result write and a slow
+	// database, so a lease never runs out while its send may still be going.
+	LeaseMargin = 30 * time.Second
+)
+
 // Config tunes delivery.
 type Config struct {
 	MaxAttempts int           // then the message is marked failed (default 10)
 	BaseBackoff time.Duration // first retry delay (default 2s), doubled each attempt, with jitter
 	MaxBackoff  time.Duration // cap (default 5m)
-	Lease       time.Duration // how long a claimed message is reserved for one worker (default 2m, longer than any sender's timeout)
-	Batch       int           // messages claimed per pass (default 16)
-	Poll        time.Duration // idle poll interval (default 1s)
-	Observer    Observer      // hears every delivery attempt (default: nobody)
+	// SMSConcurrency and EmailConcurrency bound how many messages of each
+	// channel this instance sends at once (defaults 32 and 8). The channels
+	// have their own slots, so a slow SMS provider never holds back email.
+	SMSConcurrency   int
+	EmailConcurrency int
+	// SendTimeout bounds one provider call (default 10s); a send cut off by
+	// it is a transient failure and is retried.
+	SendTimeout time.Duration
+	// Lease is how long a claimed message is reserved for the worker that
+	// claimed it (default SendTimeout + LeaseMargin). It must be longer than
+	// SendTimeout: a message is claimed only when a slot can send it at
+	// once, so its send ends (or is cut off) while the lease holds and no
+	// other worker can take it meanwhile.
+	Lease    time.Duration
+	Poll     time.Duration // how often an idle worker looks for due messages anyway (default 1s); the safety net under Kick and NOTIFY
+	Observer Observer      // hears every delivery attempt (default: nobody)
 }
 
 // Outbox stores and delivers messages.
@@ -98,7 +130,11 @@ type Outbox struct {
 	Log   *slog.Logger
 	cfg   Config
 	aead  cipher.AEAD
-	kick  chan struct{}
+	pools []*pool // one per channel
+
+	// listening, when set (by tests), is called each time the LISTEN
+	// connection is ready.
+	listening func()
 
 	lastHousekeeping atomic.Int64 // Unix ms of the last wipe / retention pass
 }
@@ -121,11 +157,20 @@ func New(db *database.DB, clk clock.Clock, secret []byte, smsSender sms.Sender, 
 	if cfg.MaxBackoff <= 0 {
 		cfg.MaxBackoff = 5 * time.Minute
 	}
-	if cfg.Lease <= 0 {
-		cfg.Lease = 2 * time.Minute
+	if cfg.SMSConcurrency <= 0 {
+		cfg.SMSConcurrency = DefaultSMSConcurrency
 	}
-	if cfg.Batch <= 0 {
-		cfg.Batch = 16
+	if cfg.EmailConcurrency <= 0 {
+		cfg.EmailConcurrency = DefaultEmailConcurrency
+	}
+	if cfg.SendTimeout <= 0 {
+		cfg.SendTimeout = DefaultSendTimeout
+	}
+	if cfg.Lease <= 0 {
+		cfg.Lease = cfg.SendTimeout + LeaseMargin
+	}
+	if cfg.Lease <= cfg.SendTimeout {
+		return nil, fmt.Errorf("outbox: the lease (%s) must be longer than the send timeout (%s), or a message could be sent twice", cfg.Lease, cfg.SendTimeout)
 	}
 	if cfg.Poll <= 0 {
 		cfg.Poll = time.Second
@@ -141,7 +186,8 @@ func New(db *database.DB, clk clock.Clock, secret []byte, smsSender sms.Sender, 
 	if err != nil {
 		return nil, err
 	}
-	return &Outbox{DB: db, Clock: clk, SMS: smsSender, Email: emailSender, Log: log, cfg: cfg, aead: aead, kick: make(chan struct{}, 1)}, nil
+	return &Outbox{DB: db, Clock: clk, SMS: smsSender, Email: emailSender, Log: log, cfg: cfg, aead: aead,
+		pools: []*pool{newPool(ChannelSMS, cfg.SMSConcurrency), newPool(ChannelEmail, cfg.EmailConcurrency)}}, nil
 }
 
 const encPrefix = "enc:v1:"
@@ -184,8 +230,19 @@ func (o *Outbox) enqueue(ctx context.Context, q database.Queryer, channel, to, s
 		}
 	}
 	now := o.Clock.Now()
-	_, err := q.ExecContext(ctx, `INSERT INTO outbox (id, channel, recipient, subject, purpose, body, html, sensitive, ref, status, next_attempt_at, wipe_at, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+	insert := `INSERT INTO outbox (id, channel, recipient, subject, purpose, body, html, sensitive, ref, status, next_attempt_at, wipe_at, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`
+	if o.DB.Dialect == database.Postgres {
+		// The notification that wakes the other instances' workers is sent
+		// here, in the caller's transaction, rather than by Kick after the
+		// commit: PostgreSQL delivers it exactly when the transaction
+		// commits (never for a rolled-back message, never before the row is
+		// visible), it costs no extra round trip as part of the INSERT, and
+		// Kick stays a local poke that never blocks on the database.
+		insert = `WITH queued AS (` + insert + ` RETURNING channel)
+		SELECT pg_notify('` + notifyChannel + `', ` + notifyPayloadSQL + `) FROM queued`
+	}
+	_, err := q.ExecContext(ctx, insert,
 		id, channel, to, subject, purpose, body, html, opt.Sensitive, opt.Ref, StatusQueued, now.UnixMilli(), nullMS(opt.WipeAt), now.UnixMilli())
 	if err != nil {
 		return "", fmt.Errorf("enqueue %s: %w", channel, err)
@@ -203,181 +260,6 @@ func (o *Outbox) EnqueueSMS(ctx context.Context, q database.Queryer, m sms.Messa
 // Call Kick after the transaction commits.
 func (o *Outbox) EnqueueEmail(ctx context.Context, q database.Queryer, m email.Message, opt Options) (string, error) {
 	return o.enqueue(ctx, q, ChannelEmail, m.To, m.Subject, "", m.Text, m.HTML, opt)
-}
-
-// Kick wakes the worker; it never blocks.
-func (o *Outbox) Kick() {
-	select {
-	case o.kick <- struct{}{}:
-	default:
-	}
-}
-
-// Run delivers due messages until ctx ends, waking on Kick or every Poll.
-func (o *Outbox) Run(ctx context.Context) {
-	t := time.NewTicker(o.cfg.Poll)
-	defer t.Stop()
-	for {
-		for {
-			n, err := o.DeliverDue(ctx)
-			if err != nil && ctx.Err() == nil {
-				o.Log.ErrorContext(ctx, "outbox pass failed", "err", err)
-			}
-			if n < o.cfg.Batch || err != nil {
-				break
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-o.kick:
-		case <-t.C:
-		}
-	}
-}
-
-type claimed struct {
-	id, channel, to, subject, purpose, body, html string
-	sensitive                                     bool
-	attempts                                      int
-	lease                                         int64 // locked_until this worker set; results are written only while it holds
-}
-
-// claim reserves up to Batch due messages for this worker with a lease, so
-// several workers (instances) never deliver one message twice.
-func (o *Outbox) claim(ctx context.Context) ([]claimed, error) {
-	now := o.Clock.Now().UnixMilli()
-	lease := o.Clock.Now().Add(o.cfg.Lease).UnixMilli()
-	lock := ""
-	if o.DB.Dialect == database.Postgres {
-		lock = " FOR UPDATE SKIP LOCKED"
-	}
-	var out []claimed
-	err := o.DB.InTx(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT id, channel, recipient, subject, purpose, body, html, sensitive, attempts FROM outbox
-			WHERE status IN ('queued', 'sending') AND next_attempt_at <= $1 AND (locked_until IS NULL OR locked_until <= $1)
-			ORDER BY next_attempt_at LIMIT $2`+lock, now, o.cfg.Batch)
-		if err != nil {
-			return err
-		}
-		for rows.Next() {
-			var c claimed
-			c.lease = lease
-			if err := rows.Scan(&c.id, &c.channel, &c.to, &c.subject, &c.purpose, &c.body, &c.html, &c.sensitive, &c.attempts); err != nil {
-				rows.Close()
-				return err
-			}
-			out = append(out, c)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		for _, c := range out {
-			if _, err := tx.ExecContext(ctx, `UPDATE outbox SET status = 'sending', locked_until = $2, attempts = attempts + 1 WHERE id = $1`, c.id, lease); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("outbox claim: %w", err)
-	}
-	return out, nil
-}
-
-// DeliverDue makes one pass: claims due messages and delivers each. It
-// returns how many it claimed.
-func (o *Outbox) DeliverDue(ctx context.Context) (int, error) {
-	if err := o.housekeep(ctx); err != nil {
-		return 0, err
-	}
-	batch, err := o.claim(ctx)
-	if err != nil {
-		return 0, err
-	}
-	for _, c := range batch {
-		o.deliver(ctx, c)
-	}
-	return len(batch), nil
-}
-
-func (o *Outbox) deliver(ctx context.Context, c claimed) {
-	attempt := c.attempts + 1
-	body, err := o.open(c.id, c.body)
-	html := ""
-	if err == nil {
-		html, err = o.open(c.id, c.html)
-	}
-	if err == nil && body == "" && c.sensitive {
-		err = messaging.Permanent("", errors.New("message expired before it could be delivered"))
-	}
-	if err == nil {
-		ctx := messaging.WithMessageID(ctx, c.id)
-		switch c.channel {
-		case ChannelSMS:
-			err = o.SMS.Send(ctx, sms.Message{To: c.to, Body: body, Purpose: c.purpose})
-		case ChannelEmail:
-			err = o.Email.Send(ctx, email.Message{To: c.to, Subject: c.subject, Text: body, HTML: html})
-		default:
-			err = messaging.Permanent("", fmt.Errorf("unknown channel %q", c.channel))
-		}
-	}
-	now := o.Clock.Now()
-	// A finished message keeps no readable secret: wipe sensitive bodies.
-	wipe := "body"
-	if c.sensitive {
-		wipe = "''"
-	}
-	// Every result is written only while this worker still holds its lease:
-	// if a send outlived the lease and another worker took the message, its
-	// result wins and this one is dropped.
-	const held = ` AND locked_until = $2`
-	bg := context.WithoutCancel(ctx)
-	var res sql.Result
-	var uerr error
-	switch {
-	case err == nil:
-		res, uerr = o.DB.ExecContext(bg, `UPDATE outbox SET status = 'sent', sent_at = $3, locked_until = NULL, last_error = '', body = `+wipe+`, html = CASE WHEN sensitive THEN '' ELSE html END WHERE id = $1`+held,
-			c.id, c.lease, now.UnixMilli())
-	case messaging.IsPermanent(err) || attempt >= o.cfg.MaxAttempts:
-		o.Log.WarnContext(ctx, "outbox message failed", "id", c.id, "channel", c.channel, "attempts", attempt, "err", err)
-		res, uerr = o.DB.ExecContext(bg, `UPDATE outbox SET status = 'failed', locked_until = NULL, last_error = $3, error_code = $4, body = `+wipe+`, html = CASE WHEN sensitive THEN '' ELSE html END WHERE id = $1`+held,
-			c.id, c.lease, truncate(err.Error(), 500), messaging.PermanentCode(err))
-	default:
-		next := now.Add(o.backoff(attempt))
-		o.Log.InfoContext(ctx, "outbox delivery will be retried", "id", c.id, "channel", c.channel, "attempt", attempt, "next", next, "err", err)
-		res, uerr = o.DB.ExecContext(bg, `UPDATE outbox SET status = 'queued', locked_until = NULL, next_attempt_at = $3, last_error = $4 WHERE id = $1`+held,
-			c.id, c.lease, next.UnixMilli(), truncate(err.Error(), 500))
-	}
-	if uerr != nil {
-		o.Log.ErrorContext(ctx, "outbox: record delivery result", "id", c.id, "err", uerr)
-		return
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		o.Log.WarnContext(ctx, "outbox: lease expired before the send finished; another worker owns the message", "id", c.id)
-	}
-}
-
-// backoff is BaseBackoff·2^(attempt-1), capped, with ±25 % jitter so a
-// recovering provider is not hit by every message at once.
-func (o *Outbox) backoff(attempt int) time.Duration {
-	d := o.cfg.BaseBackoff
-	for i := 1; i < attempt && d < o.cfg.MaxBackoff; i++ {
-		d *= 2
-	}
-	if d > o.cfg.MaxBackoff {
-		d = o.cfg.MaxBackoff
-	}
-	n, _ := rand.Int(rand.Reader, big.NewInt(int64(d/2)+1))
-	return d*3/4 + time.Duration(n.Int64())
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n]
 }
 
 // housekeep, at most every housekeepingEvery, wipes sensitive bodies whose
@@ -408,7 +290,7 @@ func (o *Outbox) scan(rows *sql.Rows) ([]Message, error) {
 		var m Message
 		var created int64
 		var sent sql.NullInt64
-		if err := rows.Scan(&m.ID, &m.Channel, &m.Recipient, &m.Subject, &m.Purpose, &m.Body, &m.Status, &m.Attempts, &m.LastError, &m.ErrorCode, &m.Ref, &created, &sent); err != nil {
+		if err := rows.Scan(&m.ID, &m.Channel, &m.Recipient, &m.Subject, &m.Purpose, &m.Body, &m.Status, &m.Attempts, &m.LastError, &m.FailureKind, &m.ErrorCode, &m.Ref, &created, &sent); err != nil {
 			return nil, err
 		}
 		m.CreatedAt = time.UnixMilli(created).UTC()
@@ -425,7 +307,7 @@ func (o *Outbox) scan(rows *sql.Rows) ([]Message, error) {
 	return out, rows.Err()
 }
 
-const messageColumns = `id, channel, recipient, subject, purpose, body, status, attempts, last_error, error_code, ref, created_at, sent_at`
+const messageColumns = `id, channel, recipient, subject, purpose, body, status, attempts, last_error, failure_kind, error_code, ref, created_at, sent_at`
 
 // Latest returns the newest message with ref.
 func (o *Outbox) Latest(ctx context.Context, ref string) (Message, bool, error) {

@@ -1,0 +1,387 @@
+package outbox
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math/big"
+	"sync"
+	"time"
+
+	"github.com/simplemodule-go/simplemodule/internal/messaging"
+	"github.com/simplemodule-go/simplemodule/internal/messaging/email"
+	"github.com/simplemodule-go/simplemodule/internal/messaging/sms"
+	"github.com/simplemodule-go/simplemodule/internal/platform/database"
+)
+
+// pool bounds how many messages of one channel this process sends at once.
+// A message is claimed only for a slot that is free, so it starts its send
+// right away, well inside its lease; a hanging recipient holds one slot and
+// nothing else.
+type pool struct {
+	channel string
+	slots   chan struct{} // a token per send in flight; cap is the concurrency
+	wake    chan struct{} // Kick or a notification: Run's dispatcher looks for work
+
+	mu    sync.Mutex
+	freed chan struct{} // closed (and replaced) whenever slots are given back
+}
+
+func newPool(channel string, size int) *pool {
+	return &pool{channel: channel, slots: make(chan struct{}, size), wake: make(chan struct{}, 1), freed: make(chan struct{})}
+}
+
+// reserve takes up to n free slots without waiting and returns how many it
+// got. Taking the slots before claiming keeps the bound exact even when
+// Run and DeliverDue share the pool.
+func (p *pool) reserve(n int) int {
+	for got := 0; got < n; got++ {
+		select {
+		case p.slots <- struct{}{}:
+		default:
+			return got
+		}
+	}
+	return n
+}
+
+// release gives back n slots and tells whoever waits for one.
+func (p *pool) release(n int) {
+	if n == 0 {
+		return
+	}
+	for range n {
+		<-p.slots
+	}
+	p.mu.Lock()
+	close(p.freed)
+	p.freed = make(chan struct{})
+	p.mu.Unlock()
+}
+
+// freedSignal returns a channel that is closed the next time slots are
+// given back. Take it before reserving, so a release in between is not
+// missed.
+func (p *pool) freedSignal() <-chan struct{} {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.freed
+}
+
+// poke wakes Run's dispatcher of this pool; it never blocks, and pokes that
+// arrive while one is pending merge into it.
+func (p *pool) poke() {
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Kick wakes this process's worker at once; it never blocks. Call it after
+// the transaction that enqueued a message commits. (Other instances are
+// woken by the notification sent inside that transaction on PostgreSQL, and
+// by their poll otherwise.)
+func (o *Outbox) Kick() {
+	for _, p := range o.pools {
+		p.poke()
+	}
+}
+
+// wakeChannel wakes the pool of one channel, or all of them for a channel
+// this process does not know.
+func (o *Outbox) wakeChannel(channel string) {
+	for _, p := range o.pools {
+		if p.channel == channel {
+			p.poke()
+			return
+		}
+	}
+	o.Kick()
+}
+
+// Run delivers due messages until ctx ends: each channel's pool claims as
+// many messages as it has free slots and sends them concurrently, and looks
+// again when a slot frees up (if the last claim filled every slot), on Kick,
+// on a PostgreSQL notification from another instance, and every Poll. It
+// returns once every send it started has finished; those still running when
+// ctx ends are cut off and their messages are due again at once.
+func (o *Outbox) Run(ctx context.Context) {
+	var wg sync.WaitGroup
+	if o.DB.Dialect == database.Postgres {
+		wg.Go(func() { o.listen(ctx) })
+	}
+	for _, p := range o.pools {
+		wg.Go(func() { o.dispatch(ctx, p) })
+	}
+	wg.Wait()
+}
+
+// dispatch keeps one pool busy until ctx ends.
+func (o *Outbox) dispatch(ctx context.Context, p *pool) {
+	var inflight sync.WaitGroup
+	defer inflight.Wait()
+	poll := time.NewTicker(o.cfg.Poll)
+	defer poll.Stop()
+	for {
+		freed := p.freedSignal()
+		if err := o.housekeep(ctx); err != nil && ctx.Err() == nil {
+			o.Log.ErrorContext(ctx, "outbox housekeeping failed", "err", err)
+		}
+		_, full, err := o.fill(ctx, p, &inflight)
+		if err != nil && ctx.Err() == nil {
+			o.Log.ErrorContext(ctx, "outbox pass failed", "channel", p.channel, "err", err)
+		}
+		// Every slot was used, so more may be due: look again as soon as
+		// one is free. Otherwise the queue is empty for now, and only new
+		// work (Kick, a notification) or the poll is worth a query.
+		var slotFree <-chan struct{}
+		if full {
+			slotFree = freed
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-p.wake:
+		case <-poll.C:
+		case <-slotFree:
+		}
+	}
+}
+
+// DeliverDue delivers every message that is due now, each channel's pool
+// sending concurrently, and returns once all those sends have finished. It
+// returns how many messages it claimed. Tests call it instead of running
+// the worker, so delivery happens exactly when they ask.
+func (o *Outbox) DeliverDue(ctx context.Context) (int, error) {
+	if err := o.housekeep(ctx); err != nil {
+		return 0, err
+	}
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		total int
+		errs  []error
+	)
+	for _, p := range o.pools {
+		wg.Go(func() {
+			n, err := o.drain(ctx, p)
+			mu.Lock()
+			defer mu.Unlock()
+			total += n
+			errs = append(errs, err)
+		})
+	}
+	wg.Wait()
+	return total, errors.Join(errs...)
+}
+
+// drain delivers p's due messages until none is left and waits for the
+// sends.
+func (o *Outbox) drain(ctx context.Context, p *pool) (int, error) {
+	var inflight sync.WaitGroup
+	defer inflight.Wait()
+	total := 0
+	for {
+		freed := p.freedSignal()
+		n, full, err := o.fill(ctx, p, &inflight)
+		total += n
+		if err != nil || !full {
+			return total, err
+		}
+		if n == 0 { // every slot is busy: wait for one
+			select {
+			case <-freed:
+			case <-ctx.Done():
+				return total, ctx.Err()
+			}
+		}
+	}
+}
+
+// fill claims a due message for every free slot of p and starts sending
+// each. It reports how many it started and whether it found as many as it
+// had slots for (so more may be due); with no free slot it starts none and
+// reports full.
+func (o *Outbox) fill(ctx context.Context, p *pool, inflight *sync.WaitGroup) (started int, full bool, err error) {
+	n := p.reserve(cap(p.slots))
+	if n == 0 {
+		return 0, true, nil
+	}
+	batch, err := o.claim(ctx, p.channel, n)
+	p.release(n - len(batch))
+	for _, c := range batch {
+		inflight.Go(func() {
+			defer p.release(1)
+			o.deliver(ctx, c)
+		})
+	}
+	return len(batch), err == nil && len(batch) == n, err
+}
+
+type claimed struct {
+	id, channel, to, subject, purpose, body, html string
+	sensitive                                     bool
+	attempts                                      int
+	createdAt                                     time.Time
+	lease                                         int64 // locked_until this worker set; results are written only while it holds
+}
+
+// claim leases up to limit due messages of channel to this worker, each
+// until now + Lease. It is called only for slots that are free, so every
+// claimed message is sent at once and its send (bounded by SendTimeout,
+// shorter than the lease) ends before another worker could take it.
+func (o *Outbox) claim(ctx context.Context, channel string, limit int) ([]claimed, error) {
+	now := o.Clock.Now().UnixMilli()
+	lease := o.Clock.Now().Add(o.cfg.Lease).UnixMilli()
+	lock := ""
+	if o.DB.Dialect == database.Postgres {
+		lock = " FOR UPDATE SKIP LOCKED"
+	}
+	var out []claimed
+	err := o.DB.InTx(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `SELECT id, channel, recipient, subject, purpose, body, html, sensitive, attempts, created_at FROM outbox
+			WHERE channel = $3 AND status IN ('queued', 'sending') AND next_attempt_at <= $1 AND (locked_until IS NULL OR locked_until <= $1)
+			ORDER BY next_attempt_at LIMIT $2`+lock, now, limit, channel)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var c claimed
+			var created int64
+			c.lease = lease
+			if err := rows.Scan(&c.id, &c.channel, &c.to, &c.subject, &c.purpose, &c.body, &c.html, &c.sensitive, &c.attempts, &created); err != nil {
+				rows.Close()
+				return err
+			}
+			c.createdAt = time.UnixMilli(created)
+			out = append(out, c)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, c := range out {
+			if _, err := tx.ExecContext(ctx, `UPDATE outbox SET status = 'sending', locked_until = $2, attempts = attempts + 1 WHERE id = $1`, c.id, lease); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("outbox claim %s: %w", channel, err)
+	}
+	return out, nil
+}
+
+// send hands one message to its channel's sender, cut off after
+// SendTimeout.
+func (o *Outbox) send(ctx context.Context, c claimed) error {
+	body, err := o.open(c.id, c.body)
+	if err != nil {
+		return err
+	}
+	html, err := o.open(c.id, c.html)
+	if err != nil {
+		return err
+	}
+	if body == "" && c.sensitive {
+		return messaging.Permanent("", errors.New("message expired before it could be delivered"))
+	}
+	sendCtx, cancel := context.WithTimeout(messaging.WithMessageID(ctx, c.id), o.cfg.SendTimeout)
+	defer cancel()
+	switch c.channel {
+	case ChannelSMS:
+		err = o.SMS.Send(sendCtx, sms.Message{To: c.to, Body: body, Purpose: c.purpose})
+	case ChannelEmail:
+		err = o.Email.Send(sendCtx, email.Message{To: c.to, Subject: c.subject, Text: body, HTML: html})
+	default:
+		err = messaging.Permanent("", fmt.Errorf("unknown channel %q", c.channel))
+	}
+	if err != nil && ctx.Err() == nil && errors.Is(sendCtx.Err(), context.DeadlineExceeded) {
+		// The provider did not answer in time. Whatever the sender made of
+		// that, the message itself may be fine: retry it. (%v, not %w: a
+		// permanent error the sender built from the timeout must not stick.)
+		err = fmt.Errorf("no answer within the send timeout of %s: %v", o.cfg.SendTimeout, err)
+	}
+	return err
+}
+
+func (o *Outbox) deliver(ctx context.Context, c claimed) {
+	attempt := c.attempts + 1
+	err := o.send(ctx, c)
+	now := o.Clock.Now()
+	// A finished message keeps no readable secret: wipe sensitive bodies.
+	wipe := "body"
+	if c.sensitive {
+		wipe = "''"
+	}
+	// Every result is written only while this worker still holds its lease:
+	// if a send outlived the lease and another worker took the message, its
+	// result wins and this one is dropped.
+	const held = ` AND locked_until = $2`
+	bg := context.WithoutCancel(ctx)
+	var res sql.Result
+	var uerr error
+	var outcome string
+	switch {
+	case err == nil:
+		outcome = OutcomeSent
+		res, uerr = o.DB.ExecContext(bg, `UPDATE outbox SET status = 'sent', sent_at = $3, locked_until = NULL, last_error = '', body = `+wipe+`, html = CASE WHEN sensitive THEN '' ELSE html END WHERE id = $1`+held,
+			c.id, c.lease, now.UnixMilli())
+	case ctx.Err() != nil && !messaging.IsPermanent(err):
+		// The worker is stopping and cut the send off: the message is due
+		// again at once, for the next worker to take.
+		outcome = OutcomeRetry
+		o.Log.InfoContext(bg, "outbox delivery interrupted by shutdown", "id", c.id, "channel", c.channel, "attempt", attempt)
+		res, uerr = o.DB.ExecContext(bg, `UPDATE outbox SET status = 'queued', locked_until = NULL, next_attempt_at = $3, last_error = $4 WHERE id = $1`+held,
+			c.id, c.lease, now.UnixMilli(), truncate(err.Error(), 500))
+	case messaging.IsPermanent(err) || attempt >= o.cfg.MaxAttempts:
+		outcome = OutcomeFailed
+		// A message that ran out of attempts has no permanent error and so
+		// no kind of its own.
+		kind := messaging.KindOf(err)
+		if kind == "" {
+			kind = messaging.FailureOther
+		}
+		o.Log.WarnContext(ctx, "outbox message failed", "id", c.id, "channel", c.channel, "attempts", attempt, "kind", kind, "err", err)
+		res, uerr = o.DB.ExecContext(bg, `UPDATE outbox SET status = 'failed', locked_until = NULL, last_error = $3, error_code = $4, failure_kind = $5, body = `+wipe+`, html = CASE WHEN sensitive THEN '' ELSE html END WHERE id = $1`+held,
+			c.id, c.lease, truncate(err.Error(), 500), messaging.PermanentCode(err), string(kind))
+	default:
+		outcome = OutcomeRetry
+		next := now.Add(o.backoff(attempt))
+		o.Log.InfoContext(ctx, "outbox delivery will be retried", "id", c.id, "channel", c.channel, "attempt", attempt, "next", next, "err", err)
+		res, uerr = o.DB.ExecContext(bg, `UPDATE outbox SET status = 'queued', locked_until = NULL, next_attempt_at = $3, last_error = $4 WHERE id = $1`+held,
+			c.id, c.lease, next.UnixMilli(), truncate(err.Error(), 500))
+	}
+	o.cfg.Observer.Delivered(c.channel, outcome, max(now.Sub(c.createdAt), 0))
+	if uerr != nil {
+		o.Log.ErrorContext(bg, "outbox: record delivery result", "id", c.id, "err", uerr)
+		return
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		o.Log.WarnContext(bg, "outbox: lease expired before the send finished; another worker owns the message", "id", c.id)
+	}
+}
+
+// backoff is BaseBackoff·2^(attempt-1), capped, with ±25 % jitter so a
+// recovering provider is not hit by every message at once.
+func (o *Outbox) backoff(attempt int) time.Duration {
+	d := o.cfg.BaseBackoff
+	for i := 1; i < attempt && d < o.cfg.MaxBackoff; i++ {
+		d *= 2
+	}
+	if d > o.cfg.MaxBackoff {
+		d = o.cfg.MaxBackoff
+	}
+	n, _ := rand.Int(rand.Reader, big.NewInt(int64(d/2)+1))
+	return d*3/4 + time.Duration(n.Int64())
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}
