@@ -277,9 +277,9 @@ func startServers(ctx context.Context, o options, receiverURL string, progress f
 		"SIMPLEMODULE_SMS_WEBHOOK_URL=" + receiverURL,
 		"SIMPLEMODULE_SMS_WEBHOOK_SECRET=" + o.webhookSecret,
 		"SIMPLEMODULE_LOG_LEVEL=" + o.logLevel,
-	}, o.serverEnv)
+	})
 	for range o.instances {
-		in, err := startInstance(o.serverBin, dir, env)
+		in, err := startInstance(o.serverBin, dir, env, o.serverEnv)
 		if err != nil {
 			return instances, cleanup, err
 		}
@@ -290,7 +290,7 @@ func startServers(ctx context.Context, o options, receiverURL string, progress f
 		if err := in.waitHealthy(ctx, time.Minute); err != nil {
 			return instances, cleanup, err
 		}
-		progress("server %s is up (pid %d)", in.baseURL, in.pid)
+		progress("server %s is up (pid %d, metrics at http://%s/metrics if the build serves them)", in.baseURL, in.pid, in.metricsAddr)
 	}
 	return instances, cleanup, nil
 }

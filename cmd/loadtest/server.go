@@ -39,25 +39,37 @@ var serverEnv = []string{
 
 // instance is one server process the tool started, or a server it targets.
 type instance struct {
-	baseURL string
-	pid     int // 0 when unknown (a target without --server-pid)
-	cmd     *exec.Cmd
-	log     *logTail
-	exited  chan struct{} // closed when a started process ends
-	waitErr error         // set before exited is closed
+	baseURL     string
+	metricsAddr string // where a started server serves GET /metrics
+	pid         int    // 0 when unknown (a target without --server-pid)
+	cmd         *exec.Cmd
+	log         *logTail
+	exited      chan struct{} // closed when a started process ends
+	waitErr     error         // set before exited is closed
 }
 
-// startInstance runs bin serve with env in dir on a free loopback port.
-// It does not wait for the server to be ready; see waitHealthy.
-func startInstance(bin, dir string, env []string) (*instance, error) {
+// startInstance runs bin serve in dir on a free loopback port, with env
+// (see childEnv), then a free metrics port of its own (the default, 9090,
+// would clash between instances), then extra. It does not wait for the
+// server to be ready; see waitHealthy.
+func startInstance(bin, dir string, env, extra []string) (*instance, error) {
 	addr, err := freeAddr()
 	if err != nil {
 		return nil, err
 	}
-	in := &instance{baseURL: "http://" + addr, log: &logTail{}, exited: make(chan struct{})}
+	metricsAddr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	in := &instance{baseURL: "http://" + addr, metricsAddr: metricsAddr, log: &logTail{}, exited: make(chan struct{})}
 	cmd := exec.Command(bin, "serve")
 	cmd.Dir = dir
-	cmd.Env = append(slices.Clip(env), "SIMPLEMODULE_ADDR="+addr) // the last value of a name wins
+	// A process group of its own: Ctrl-C in the terminal reaches only the
+	// tool, which then reports and stops the servers itself, instead of
+	// the servers shutting down under load.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// For a name given twice, the last value wins; the address must be ours.
+	cmd.Env = slices.Concat(env, []string{"SIMPLEMODULE_METRICS_ADDR=" + metricsAddr}, extra, []string{"SIMPLEMODULE_ADDR=" + addr})
 	cmd.Stdout = in.log
 	cmd.Stderr = in.log
 	if err := cmd.Start(); err != nil {
@@ -193,17 +205,15 @@ func (l *logTail) last() string {
 
 // childEnv is the environment for server processes: ours without
 // SIMPLEMODULE_* (so a developer's shell settings do not leak into the
-// benchmark), then the tool's settings, then extra (K=V) on top.
-func childEnv(settings, extra []string) []string {
+// benchmark), then serverEnv, then settings.
+func childEnv(settings []string) []string {
 	var env []string
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "SIMPLEMODULE_") {
 			env = append(env, kv)
 		}
 	}
-	env = append(env, serverEnv...)
-	env = append(env, settings...)
-	return append(env, extra...)
+	return slices.Concat(env, serverEnv, settings)
 }
 
 // randomHex returns n random bytes, hex-encoded.

@@ -87,9 +87,12 @@ func newVirtualUser(i int, runID, base string, transport http.RoundTripper) *vir
 	return u
 }
 
-// post sends a form and returns the status and the Location header.
+// post sends a form and returns the status and the Location header. A
+// request once sent runs to its end even when ctx is cancelled, bounded by
+// timeout only: cutting requests off when the run ends would make the
+// server log "context canceled" errors that are the tool's doing.
 func (u *virtualUser) post(ctx context.Context, timeout time.Duration, path string, form url.Values) (status int, location string, err error) {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.base+path, strings.NewReader(form.Encode()))
 	if err != nil {
@@ -110,6 +113,9 @@ func (u *virtualUser) post(ctx context.Context, timeout time.Duration, path stri
 // signUp registers the account, which also signs it in (the session cookie
 // lands in the jar).
 func (u *virtualUser) signUp(ctx context.Context, timeout time.Duration) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	form := url.Values{"email": {u.email}, "password": {u.password}, "confirm_password": {u.password}}
 	status, location, err := u.post(ctx, timeout, "/account/register", form)
 	if err != nil {
@@ -173,6 +179,9 @@ func (u *virtualUser) cycle(ctx context.Context, rc *receiver, t timing) (cycleS
 		return cycleSample{}, "code: none in the text"
 	}
 
+	if ctx.Err() != nil {
+		return cycleSample{}, "confirm: run ended"
+	}
 	confirmStart := time.Now()
 	status, location, err = u.post(ctx, t.request, "/account/manage/confirm-phone-number", url.Values{"phone_number": {number}, "code": {d.Code}})
 	end := time.Now()
