@@ -98,9 +98,24 @@ func TestBacklogFromDatabase(t *testing.T) {
 			}
 		}
 
-		// Delivered: the queue is empty.
+		// Delivered: the queue is empty, and the outbox told its Observer.
 		if _, err := ob.DeliverDue(ctx); err != nil {
 			t.Fatal(err)
+		}
+		for channel, want := range map[string]float64{"sms": 2, "email": 1} {
+			sent := map[string]string{"channel": channel, "outcome": outbox.OutcomeSent}
+			if got := counter(t, m, "simplemodule_outbox_deliveries_total", sent); got != want {
+				t.Errorf("got %v %s deliveries counted, want %v", got, channel, want)
+			}
+			h := find(t, m, "simplemodule_outbox_delivery_duration_seconds", map[string]string{"channel": channel}).GetHistogram()
+			if got := float64(h.GetSampleCount()); got != want {
+				t.Errorf("got %v %s latencies, want %v", got, channel, want)
+			}
+		}
+		// Requested 45 s and 15 s before delivery (the fake clock stood still).
+		smsLatency := find(t, m, "simplemodule_outbox_delivery_duration_seconds", map[string]string{"channel": "sms"}).GetHistogram()
+		if got := smsLatency.GetSampleSum(); got != 60 {
+			t.Errorf("got SMS latencies summing to %vs, want 60s", got)
 		}
 		for _, channel := range []string{"sms", "email"} {
 			labels := map[string]string{"channel": channel}
