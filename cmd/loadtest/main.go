@@ -203,6 +203,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case <-time.After(drainTime):
 	case <-ctx.Done():
 	}
+	if state := serverState(instances); state != "" {
+		progress("a server stopped during the run:%s", state)
+	}
 
 	samples, errs := rec.window(from, to)
 	r.build(samples, errs, to.Sub(from))
@@ -329,11 +332,31 @@ func signUpAll(ctx context.Context, o options, instances []*instance, rc *receiv
 	close(errs)
 	for err := range errs {
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%w%s", err, serverState(instances))
 		}
 	}
 	progress("signed up in %s", time.Since(start).Round(time.Millisecond))
 	return users, nil
+}
+
+// serverState describes started servers that stopped, with the end of
+// their output, to explain an error; "" when every server runs. A process
+// that just crashed may not have been reaped yet, so it waits a moment.
+func serverState(instances []*instance) string {
+	var b strings.Builder
+	deadline := time.After(time.Second)
+	for _, in := range instances {
+		if in.exited != nil {
+			select {
+			case <-in.exited:
+			case <-deadline:
+			}
+		}
+		if state := in.exitState(); state != "" {
+			fmt.Fprintf(&b, "\n  server %s (pid %d) exited (%s); its last output:\n%s", in.baseURL, in.pid, state, in.log.tail())
+		}
+	}
+	return b.String()
 }
 
 // measure runs every user's loop for the warm-up and the window, and

@@ -160,14 +160,18 @@ func (in *instance) stop(grace time.Duration) {
 	}
 }
 
-// logTail is the server's output: counted, with the last line kept. The
-// server logs at warn level, so every line is worth a look.
+// logTail is the server's output: counted, with the last lines kept so a
+// crash (a panic's stack) can be shown. The server logs at warn level, so
+// every line is worth a look.
 type logTail struct {
 	mu      sync.Mutex
 	lines   int
-	partial []byte // the current, unfinished line
-	lastOne string
+	partial []byte   // the current, unfinished line
+	recent  []string // the last tailLines complete lines, oldest first
 }
+
+// tailLines is how many lines logTail keeps.
+const tailLines = 60
 
 func (l *logTail) Write(p []byte) (int, error) {
 	l.mu.Lock()
@@ -180,7 +184,10 @@ func (l *logTail) Write(p []byte) (int, error) {
 			continue
 		}
 		l.lines++
-		l.lastOne = string(l.partial)
+		if len(l.recent) == tailLines {
+			l.recent = slices.Delete(l.recent, 0, 1)
+		}
+		l.recent = append(l.recent, string(l.partial))
 		l.partial = l.partial[:0]
 	}
 	return len(p), nil
@@ -193,14 +200,30 @@ func (l *logTail) count() int {
 	return l.lines
 }
 
-// last returns the last complete line, or the unfinished one if none.
+// last returns the last complete line, or the unfinished one if any.
 func (l *logTail) last() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if len(l.partial) > 0 {
 		return string(l.partial)
 	}
-	return l.lastOne
+	if len(l.recent) == 0 {
+		return ""
+	}
+	return l.recent[len(l.recent)-1]
+}
+
+// tail returns the kept lines, each indented.
+func (l *logTail) tail() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var b strings.Builder
+	for _, line := range append(slices.Clone(l.recent), string(l.partial)) {
+		if line != "" {
+			b.WriteString("    " + line + "\n")
+		}
+	}
+	return b.String()
 }
 
 // childEnv is the environment for server processes: ours without
