@@ -106,7 +106,7 @@ func build(ctx context.Context, db *database.DB, cfg config.Config, log *slog.Lo
 	// the module needs the kit, so the kit gets its renderer afterwards.
 	kit := web.NewKit(nil, log, opt.Clock, secret, cfg.Production(), cfg.TrustedProxies)
 	um, err := users.New(users.Deps{DB: db, Kit: kit, Outbox: ob, Bus: bus, Clock: opt.Clock,
-		Config: cfg, Log: log, Secret: secret, Passwords: opt.Passwords})
+		Config: cfg, Log: log, Secret: secret, Passwords: opt.Passwords, Metrics: m})
 	if err != nil {
 		return nil, err
 	}

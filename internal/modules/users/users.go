@@ -21,6 +21,7 @@ import (
 	"github.com/simplemodule-go/simplemodule/internal/platform/config"
 	"github.com/simplemodule-go/simplemodule/internal/platform/database"
 	"github.com/simplemodule-go/simplemodule/internal/platform/events"
+	"github.com/simplemodule-go/simplemodule/internal/platform/metrics"
 	"github.com/simplemodule-go/simplemodule/internal/platform/phone"
 	"github.com/simplemodule-go/simplemodule/internal/platform/ratelimit"
 	"github.com/simplemodule-go/simplemodule/internal/platform/secrets"
@@ -45,6 +46,7 @@ type Deps struct {
 	Log       *slog.Logger
 	Secret    []byte          // app secret; keys for codes are derived from it
 	Passwords password.Params // argon2id cost; zero means password.Default
+	Metrics   metrics.Users   // counts sign-ins and phone codes; nil counts nothing
 }
 
 // Module is the Users module.
@@ -75,7 +77,7 @@ func New(d Deps) (*Module, error) {
 	svc := account.New(account.Deps{
 		Store: st, Sessions: sessions, Outbox: d.Outbox, Bus: d.Bus,
 		Limits: &ratelimit.Limiter{DB: d.DB, Clock: d.Clock}, Clock: d.Clock, Log: d.Log, Phones: phones,
-		Passwords: d.Passwords, CodeKey: secrets.Derive(d.Secret, "phone verification codes"), BaseURL: c.BaseURL,
+		Passwords: d.Passwords, CodeKey: secrets.Derive(d.Secret, "phone verification codes"), BaseURL: c.BaseURL, Metrics: d.Metrics,
 		Policy: account.Policy{
 			RequireConfirmedEmail: c.RequireConfirmedEmail, RegistrationsPerIP: c.RegistrationsPerIP, SignInFailuresPerIP: c.SignInFailuresPerIP,
 			EmailTokenTTL: c.EmailTokenTTL, EmailResendCooldown: c.EmailResendCooldown,

@@ -128,3 +128,17 @@ func (p *Parser) Parse(input string) (string, error) {
 	}
 	return e164, nil
 }
+
+// Region returns the ISO 3166-1 region of an E.164 number ("US"), or "" when
+// it has none (a non-geographic number, or not a number).
+func Region(e164 string) string {
+	num, err := phonenumbers.Parse(e164, unknownRegion)
+	if err != nil {
+		return ""
+	}
+	region := phonenumbers.GetRegionCodeForNumber(num)
+	if region == unknownRegion {
+		return ""
+	}
+	return region
+}

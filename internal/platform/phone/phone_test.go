@@ -123,3 +123,21 @@ func TestMask(t *testing.T) {
 		})
 	}
 }
+
+func TestRegion(t *testing.T) {
+	tests := []struct {
+		name, number, want string
+	}{
+		{name: "US", number: "+12015550123", want: "US"},
+		{name: "GB", number: "+447400123456", want: "GB"},
+		{name: "not a number", number: "hello", want: ""},
+		{name: "empty", number: "", want: ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := Region(tt.number); got != tt.want {
+				t.Errorf("Region(%q): got %q, want %q", tt.number, got, tt.want)
+			}
+		})
+	}
+}

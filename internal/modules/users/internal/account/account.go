@@ -20,6 +20,7 @@ import (
 	"github.com/simplemodule-go/simplemodule/internal/modules/users/internal/store"
 	"github.com/simplemodule-go/simplemodule/internal/platform/clock"
 	"github.com/simplemodule-go/simplemodule/internal/platform/events"
+	"github.com/simplemodule-go/simplemodule/internal/platform/metrics"
 	"github.com/simplemodule-go/simplemodule/internal/platform/phone"
 	"github.com/simplemodule-go/simplemodule/internal/platform/ratelimit"
 	"github.com/simplemodule-go/simplemodule/internal/platform/session"
@@ -79,8 +80,9 @@ type Deps struct {
 	Log       *slog.Logger
 	Phones    *phone.Parser
 	Passwords password.Params
-	CodeKey   []byte // HMAC key for phone codes
-	BaseURL   string // for links in emails and the SMS autofill line
+	CodeKey   []byte        // HMAC key for phone codes
+	BaseURL   string        // for links in emails and the SMS autofill line
+	Metrics   metrics.Users // counts sign-ins, codes sent and confirmations; nil counts nothing
 	Policy    Policy
 }
 
@@ -95,6 +97,9 @@ type Service struct {
 
 // New builds the service.
 func New(d Deps) *Service {
+	if d.Metrics == nil {
+		d.Metrics = metrics.NopUsers{}
+	}
 	return &Service{Deps: d, slots: make(chan struct{}, hashSlots())}
 }
 

@@ -179,6 +179,7 @@ func (s *Service) SendPhoneCode(ctx context.Context, u contracts.User, input str
 		release()
 		return "", err
 	}
+	s.Metrics.PhoneCodeSent(phone.Region(number))
 	return number, nil
 }
 
@@ -220,7 +221,9 @@ func (s *Service) ConfirmPhone(ctx context.Context, userID, input, code, keepSes
 	}
 	now := s.Clock.Now()
 	var refused error // a refusal that must still commit its counters
+	var checked bool  // a code was compared (only those count in the metrics)
 	err = s.change(ctx, func(tx *sql.Tx, emit func(any) error) error {
+		checked = false
 		if err := s.Store.LockPhone(ctx, tx, userID); err != nil {
 			return err
 		}
@@ -250,6 +253,7 @@ func (s *Service) ConfirmPhone(ctx context.Context, userID, input, code, keepSes
 			return nil
 		}
 		want, _ := hex.DecodeString(p.Hash)
+		checked = true
 		if !otp.Verify(s.CodeKey, purposePhone, userID, number, otp.Normalize(code), want) {
 			refused = ErrWrongCode
 			if p.PhoneNumber != number {
@@ -291,8 +295,12 @@ func (s *Service) ConfirmPhone(ctx context.Context, userID, input, code, keepSes
 		return "", err
 	}
 	if refused != nil {
+		if checked {
+			s.Metrics.PhoneConfirmation(false)
+		}
 		return "", refused
 	}
+	s.Metrics.PhoneConfirmation(true)
 	return number, nil
 }
 

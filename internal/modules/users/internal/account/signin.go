@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/simplemodule-go/simplemodule/internal/modules/users/internal/store"
+	"github.com/simplemodule-go/simplemodule/internal/platform/metrics"
 	"github.com/simplemodule-go/simplemodule/internal/platform/secrets"
 	"github.com/simplemodule-go/simplemodule/internal/platform/session"
 )
@@ -116,7 +117,8 @@ type SignInResult struct {
 // session of oldToken, if any, so a session id never survives a sign-in).
 // Errors: ErrInvalidCredentials, ErrLockedByAdmin, ErrLockedOut, or a
 // ThrottledError.
-func (s *Service) SignIn(ctx context.Context, addr, pw string, remember bool, oldToken string, c Client) (SignInResult, error) {
+func (s *Service) SignIn(ctx context.Context, addr, pw string, remember bool, oldToken string, c Client) (res SignInResult, err error) {
+	defer func() { s.countSignIn(res, err) }()
 	// Bookkeeping must survive a client that hangs up mid-request.
 	book := context.WithoutCancel(ctx)
 	// Password spraying across many accounts from one network pauses here,
@@ -169,6 +171,26 @@ func (s *Service) SignIn(ctx context.Context, addr, pw string, remember bool, ol
 		return SignInResult{}, err
 	}
 	return SignInResult{Outcome: SignedIn, Session: ns}, nil
+}
+
+// countSignIn counts a decided sign-in in the metrics; failures of our
+// own (a database error) are no outcome of the attempt and are not counted.
+func (s *Service) countSignIn(res SignInResult, err error) {
+	var t *ThrottledError
+	switch {
+	case err == nil && res.Outcome == SignedIn:
+		s.Metrics.SignIn(metrics.SignInSucceeded)
+	case err == nil && res.Outcome == EmailUnconfirmed:
+		s.Metrics.SignIn(metrics.SignInUnconfirmed)
+	case errors.Is(err, ErrInvalidCredentials):
+		s.Metrics.SignIn(metrics.SignInBadCredentials)
+	case errors.Is(err, ErrLockedByAdmin), errors.Is(err, ErrLockedOut):
+		s.Metrics.SignIn(metrics.SignInLocked)
+	case errors.As(err, &t) && t.Reason == ReasonNetworkSignIns:
+		s.Metrics.SignIn(metrics.SignInThrottled)
+	case errors.As(err, &t):
+		s.Metrics.SignIn(metrics.SignInLocked)
+	}
 }
 
 // startSession clears the failure count, stamps the sign-in time and
