@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/simplemodule-go/simplemodule/internal/platform/web"
 )
 
 // routeOther labels requests no route pattern matched (404s, 405s), so a
@@ -18,27 +20,9 @@ type exchangeKey struct{}
 // exchange is one request as Middleware sees it: it captures the status and
 // receives the matched pattern from Route. Both live in one allocation.
 type exchange struct {
-	http.ResponseWriter
-	status  int
+	web.StatusWriter
 	pattern string
 }
-
-func (e *exchange) WriteHeader(code int) {
-	if e.status == 0 && code >= 200 { // 1xx are informational, the real answer follows
-		e.status = code
-	}
-	e.ResponseWriter.WriteHeader(code)
-}
-
-func (e *exchange) Write(b []byte) (int, error) {
-	if e.status == 0 {
-		e.status = http.StatusOK
-	}
-	return e.ResponseWriter.Write(b)
-}
-
-// Unwrap lets http.ResponseController reach the underlying writer.
-func (e *exchange) Unwrap() http.ResponseWriter { return e.ResponseWriter }
 
 // Middleware records every request's latency in
 // simplemodule_http_request_duration_seconds, labelled with the route
@@ -50,7 +34,7 @@ func (e *exchange) Unwrap() http.ResponseWriter { return e.ResponseWriter }
 func (m *Metrics) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		e := &exchange{ResponseWriter: w}
+		e := &exchange{StatusWriter: web.StatusWriter{ResponseWriter: w}}
 		r = r.WithContext(context.WithValue(r.Context(), exchangeKey{}, e))
 		next.ServeHTTP(e, r)
 		route := e.pattern
@@ -60,7 +44,7 @@ func (m *Metrics) Middleware(next http.Handler) http.Handler {
 		if route == "" {
 			route = routeOther
 		}
-		status := e.status
+		status := e.Status
 		if status == 0 {
 			status = http.StatusOK // nothing written: net/http answers 200
 		}

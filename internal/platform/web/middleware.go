@@ -17,24 +17,32 @@ func RequestID(ctx context.Context) string {
 	return id
 }
 
-type statusWriter struct {
+// StatusWriter remembers the status code of the answer written through it
+// (0 until one is written), for logs and metrics.
+type StatusWriter struct {
 	http.ResponseWriter
-	status int
+	Status int
 }
 
-func (s *statusWriter) WriteHeader(code int) {
-	if s.status == 0 {
-		s.status = code
+// WriteHeader records the first final status (1xx are informational; the
+// real answer follows).
+func (s *StatusWriter) WriteHeader(code int) {
+	if s.Status == 0 && code >= 200 {
+		s.Status = code
 	}
 	s.ResponseWriter.WriteHeader(code)
 }
 
-func (s *statusWriter) Write(b []byte) (int, error) {
-	if s.status == 0 {
-		s.status = http.StatusOK
+// Write records 200 when no status was written first.
+func (s *StatusWriter) Write(b []byte) (int, error) {
+	if s.Status == 0 {
+		s.Status = http.StatusOK
 	}
 	return s.ResponseWriter.Write(b)
 }
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (s *StatusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
 // Logging gives each request an id, recovers panics as 500s and writes one
 // log record per request (method, path, status, duration — never bodies,
@@ -45,7 +53,7 @@ func Logging(log *slog.Logger, next http.Handler) http.Handler {
 		rand.Read(b)
 		id := hex.EncodeToString(b)
 		ctx := context.WithValue(r.Context(), requestIDKey{}, id)
-		sw := &statusWriter{ResponseWriter: w}
+		sw := &StatusWriter{ResponseWriter: w}
 		start := time.Now()
 		defer func() {
 			if p := recover(); p != nil {
@@ -53,11 +61,11 @@ func Logging(log *slog.Logger, next http.Handler) http.Handler {
 					panic(p)
 				}
 				log.ErrorContext(ctx, "panic", "request_id", id, "panic", p)
-				if sw.status == 0 {
+				if sw.Status == 0 {
 					http.Error(sw, "Something went wrong on our side.", http.StatusInternalServerError)
 				}
 			}
-			log.InfoContext(ctx, "request", "method", r.Method, "path", r.URL.Path, "status", sw.status,
+			log.InfoContext(ctx, "request", "method", r.Method, "path", r.URL.Path, "status", sw.Status,
 				"duration_ms", time.Since(start).Milliseconds(), "request_id", id)
 		}()
 		next.ServeHTTP(sw, r.WithContext(ctx))
