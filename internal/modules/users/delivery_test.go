@@ -30,7 +30,9 @@ func TestPhonePageShowsDeliveryState(t *testing.T) {
 		wantText    string
 	}{
 		{"delivered", nil, "sent", "Text message sent."},
-		{"number cannot receive SMS (Twilio 21614)", messaging.Permanent("21614", errors.New("not a mobile number")), "failed", "cannot receive text messages"},
+		{"number cannot receive SMS", messaging.PermanentFailure(messaging.FailureUnreachable, "21614", errors.New("not a mobile number")), "failed", "cannot receive text messages"},
+		{"number invalid at the provider", messaging.PermanentFailure(messaging.FailureInvalidRecipient, "21211", errors.New("invalid 'To' number")), "failed", "cannot receive text messages"},
+		{"recipient blocked us", messaging.PermanentFailure(messaging.FailureBlocked, "21610", errors.New("unsubscribed")), "failed", "cannot receive text messages"},
 		{"provider refuses for another reason", messaging.Permanent("30007", errors.New("carrier violation")), "failed", "could not deliver the text message"},
 	}
 	apptest.ForEachDB(t, func(t *testing.T, db string) {

@@ -77,7 +77,7 @@ func (s *Service) PhoneStatus(ctx context.Context, userID string) (PhoneStatus, 
 	case outbox.StatusSending, outbox.StatusQueued:
 		st.Delivery = DeliveryQueued
 	case outbox.StatusFailed:
-		st.Delivery, st.Failure = DeliveryFailed, messaging.FailureKind(m.ErrorCode) // TEMP until outbox exposes FailureKind
+		st.Delivery, st.Failure = DeliveryFailed, m.FailureKind
 	default:
 		st.Delivery = m.Status
 	}
