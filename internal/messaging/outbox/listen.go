@@ -113,6 +113,9 @@ func (o *Outbox) listenConfig(ctx context.Context) (*pgx.ConnConfig, error) {
 			return fmt.Errorf("unexpected PostgreSQL driver connection %T", driverConn)
 		}
 		cfg = c.Conn().Config()
+		// The borrowed connection's notification hook points at its own
+		// buffer; the listener's connection must get one of its own.
+		cfg.OnNotification = nil
 		return nil
 	})
 	return cfg, err

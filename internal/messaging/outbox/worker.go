@@ -233,14 +233,17 @@ type claimed struct {
 // claimed message is sent at once and its send (bounded by SendTimeout,
 // shorter than the lease) ends before another worker could take it.
 func (o *Outbox) claim(ctx context.Context, channel string, limit int) ([]claimed, error) {
-	now := o.Clock.Now().UnixMilli()
-	lease := o.Clock.Now().Add(o.cfg.Lease).UnixMilli()
 	lock := ""
 	if o.DB.Dialect == database.Postgres {
 		lock = " FOR UPDATE SKIP LOCKED"
 	}
 	var out []claimed
 	err := o.DB.InTx(ctx, func(tx *sql.Tx) error {
+		// The clock is read once the transaction has its connection (and,
+		// on SQLite, the write lock): time spent waiting for them must not
+		// come off the lease.
+		clockNow := o.Clock.Now()
+		now, lease := clockNow.UnixMilli(), clockNow.Add(o.cfg.Lease).UnixMilli()
 		rows, err := tx.QueryContext(ctx, `SELECT id, channel, recipient, subject, purpose, body, html, sensitive, attempts, created_at FROM outbox
 			WHERE channel = $3 AND status IN ('queued', 'sending') AND next_attempt_at <= $1 AND (locked_until IS NULL OR locked_until <= $1)
 			ORDER BY next_attempt_at LIMIT $2`+lock, now, limit, channel)
