@@ -96,6 +96,15 @@ func build(ctx context.Context, db *database.DB, cfg config.Config, log *slog.Lo
 	if opt.Outbox.MaxAttempts == 0 {
 		opt.Outbox.MaxAttempts = cfg.OutboxMaxAttempts
 	}
+	if opt.Outbox.SMSConcurrency == 0 {
+		opt.Outbox.SMSConcurrency = cfg.OutboxSMSConcurrency
+	}
+	if opt.Outbox.EmailConcurrency == 0 {
+		opt.Outbox.EmailConcurrency = cfg.OutboxEmailConcurrency
+	}
+	if opt.Outbox.SendTimeout == 0 {
+		opt.Outbox.SendTimeout = cfg.OutboxSendTimeout
+	}
 	ob, err := outbox.New(db, opt.Clock, secret, opt.SMS, opt.Email, log, opt.Outbox)
 	if err != nil {
 		return nil, err

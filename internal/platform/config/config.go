@@ -58,7 +58,10 @@ type Config struct {
 	TwilioMessagingServiceSID string
 	TwilioBaseURL             string
 
-	OutboxMaxAttempts int
+	OutboxMaxAttempts      int
+	OutboxSMSConcurrency   int           // SMS this instance sends at once
+	OutboxEmailConcurrency int           // emails this instance sends at once
+	OutboxSendTimeout      time.Duration // one provider call; the outbox leases a message a margin longer
 
 	SMTPHost     string
 	SMTPPort     int
@@ -107,6 +110,17 @@ func count(dst func(*Config) *int) func(*Config, string) error {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 0 {
 			return fmt.Errorf("must be a whole number ≥ 0, got %q", v)
+		}
+		*dst(c) = n
+		return nil
+	}
+}
+
+func between(lo, hi int, dst func(*Config) *int) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < lo || n > hi {
+			return fmt.Errorf("must be a whole number from %d to %d, got %q", lo, hi, v)
 		}
 		*dst(c) = n
 		return nil
@@ -252,6 +266,19 @@ func settings() []setting {
 				return fmt.Errorf("must be a whole number from 1 to 100, got %q", v)
 			}
 			c.OutboxMaxAttempts = n
+			return nil
+		}},
+		{env: "SIMPLEMODULE_OUTBOX_SMS_CONCURRENCY", def: "32", usage: "SMS sent at once by this instance", apply: between(1, 1000, func(c *Config) *int { return &c.OutboxSMSConcurrency })},
+		{env: "SIMPLEMODULE_OUTBOX_EMAIL_CONCURRENCY", def: "8", usage: "emails sent at once by this instance", apply: between(1, 1000, func(c *Config) *int { return &c.OutboxEmailConcurrency })},
+		{env: "SIMPLEMODULE_OUTBOX_SEND_TIMEOUT", def: "10s", usage: "how long one provider call may take before it is cut off and retried", apply: func(c *Config, v string) error {
+			// The outbox leases each message for this plus a margin; a
+			// timeout in hours would keep a crashed worker's messages
+			// waiting as long.
+			d, err := time.ParseDuration(v)
+			if err != nil || d < time.Second || d > 5*time.Minute {
+				return fmt.Errorf("must be a duration from 1s to 5m, got %q", v)
+			}
+			c.OutboxSendTimeout = d
 			return nil
 		}},
 		{env: "SIMPLEMODULE_SMTP_HOST", usage: "SMTP server host", apply: str(func(c *Config) *string { return &c.SMTPHost })},
