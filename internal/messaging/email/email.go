@@ -23,7 +23,10 @@ type Message struct {
 
 // Sender delivers email. Implementations must be safe for concurrent use.
 type Sender interface {
-	// Send delivers m or returns an error describing why it could not.
+	// Send delivers m or returns an error describing why it could not
+	// (messaging.PermanentFailure when retrying cannot help). It must give
+	// up when ctx ends: the outbox cuts a send off by its context, and a
+	// send that ignored that could outlive the message's lease.
 	Send(ctx context.Context, m Message) error
 }
 

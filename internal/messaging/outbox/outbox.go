@@ -108,8 +108,9 @@ type Config struct {
 	// have their own slots, so a slow SMS provider never holds back email.
 	SMSConcurrency   int
 	EmailConcurrency int
-	// SendTimeout bounds one provider call (default 10s); a send cut off by
-	// it is a transient failure and is retried.
+	// SendTimeout bounds one provider call (default 10s) through the send's
+	// context; a send cut off by it is a transient failure and is retried.
+	// Providers' own timeouts longer than this never take effect.
 	SendTimeout time.Duration
 	// Lease is how long a claimed message is reserved for the worker that
 	// claimed it (default SendTimeout + LeaseMargin). It must be longer than
