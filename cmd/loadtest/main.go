@@ -34,6 +34,9 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// The first Ctrl-C ends the run (the table is printed and the servers
+	// stopped); a second one kills the tool as usual.
+	context.AfterFunc(ctx, stop)
 	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
 		if !errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintln(os.Stderr, "loadtest:", err)
@@ -203,7 +206,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case <-time.After(drainTime):
 	case <-ctx.Done():
 	}
-	if state := serverState(instances); state != "" {
+	if state := serverState(instances, time.Second); state != "" {
 		progress("a server stopped during the run:%s", state)
 	}
 
@@ -332,7 +335,7 @@ func signUpAll(ctx context.Context, o options, instances []*instance, rc *receiv
 	close(errs)
 	for err := range errs {
 		if err != nil {
-			return nil, fmt.Errorf("%w%s", err, serverState(instances))
+			return nil, fmt.Errorf("%w%s", err, serverState(instances, time.Second))
 		}
 	}
 	progress("signed up in %s", time.Since(start).Round(time.Millisecond))
@@ -341,15 +344,17 @@ func signUpAll(ctx context.Context, o options, instances []*instance, rc *receiv
 
 // serverState describes started servers that stopped, with the end of
 // their output, to explain an error; "" when every server runs. A process
-// that just crashed may not have been reaped yet, so it waits a moment.
-func serverState(instances []*instance) string {
+// that just crashed may not have been reaped yet, so it waits up to wait in
+// all.
+func serverState(instances []*instance, wait time.Duration) string {
 	var b strings.Builder
-	deadline := time.After(time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
 	for _, in := range instances {
 		if in.exited != nil {
 			select {
 			case <-in.exited:
-			case <-deadline:
+			case <-ctx.Done():
 			}
 		}
 		if state := in.exitState(); state != "" {

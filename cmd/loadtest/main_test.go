@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"os"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestParseFlags(t *testing.T) {
@@ -96,5 +98,29 @@ func TestEndToEnd(t *testing.T) {
 	}
 	if r.CPUMSPerCycle == nil || len(r.Instances) != 1 || r.Instances[0].PeakRSSMB <= 0 {
 		t.Errorf("got CPU %v and instances %+v, want both measured", r.CPUMSPerCycle, r.Instances)
+	}
+}
+
+// serverState waits for running servers once in all, not once each, and
+// reports only the stopped ones with their output.
+func TestServerState(t *testing.T) {
+	running := func() *instance { return &instance{exited: make(chan struct{}), log: &logTail{}} }
+	crashed := running()
+	crashed.baseURL, crashed.pid, crashed.waitErr = "http://127.0.0.1:1", 42, errors.New("exit status 2")
+	crashed.log.Write([]byte("panic: boom\ngoroutine 1 [running]:\n"))
+	close(crashed.exited)
+
+	start := time.Now()
+	got := serverState([]*instance{running(), running(), crashed, running()}, 20*time.Millisecond)
+	if elapsed := time.Since(start); elapsed > time.Second {
+		t.Errorf("took %s for three running servers, want about the 20ms wait", elapsed)
+	}
+	for _, want := range []string{"pid 42", "exit status 2", "panic: boom", "goroutine 1 [running]:"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("got %q, want it to mention %q", got, want)
+		}
+	}
+	if got := serverState([]*instance{running(), {baseURL: "http://target"}}, time.Millisecond); got != "" {
+		t.Errorf("got %q for running servers, want nothing", got)
 	}
 }
