@@ -93,6 +93,10 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.DurationVar(&o.timing.request, "request-timeout", 30*time.Second, "timeout of one HTTP request")
 	fs.DurationVar(&o.timing.code, "code-timeout", 60*time.Second, "how long a user waits for its code at the provider")
 	fs.BoolVar(&o.json, "json", false, "print the result as one JSON object")
+	fs.Usage = func() {
+		fmt.Fprint(stderr, "usage: go run ./cmd/loadtest (--server-bin PATH | --target URL --webhook-secret S) [flags]\n\n")
+		fs.PrintDefaults()
+	}
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
