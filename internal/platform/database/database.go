@@ -15,7 +15,7 @@ import (
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
-	_ "modernc.org/sqlite"             // registers the "sqlite" driver
+	"modernc.org/sqlite"
 )
 
 // Dialect names the SQL engine behind a DB.
@@ -67,10 +67,7 @@ func Open(ctx context.Context, rawURL string) (*DB, error) {
 		q.Add("_pragma", "foreign_keys(1)")
 		q.Add("_pragma", "synchronous(NORMAL)")
 		q.Set("_txlock", "immediate")
-		sqlDB, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
-		if err != nil {
-			return nil, fmt.Errorf("open sqlite: %w", err)
-		}
+		sqlDB := sql.OpenDB(&stmtCacheConnector{dsn: "file:" + path + "?" + q.Encode(), drv: &sqlite.Driver{}})
 		// One writer at a time is SQLite's rule; a small pool keeps readers
 		// concurrent under WAL without piling up busy writers.
 		sqlDB.SetMaxOpenConns(4)
