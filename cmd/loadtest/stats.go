@@ -104,7 +104,7 @@ func ms(d time.Duration) float64 {
 type instanceStats struct {
 	PID       int     `json:"pid"`
 	CPUMS     float64 `json:"cpu_ms"`               // user + system time over the measured window
-	PeakRSSMB float64 `json:"peak_rss_mib"`         // VmHWM at the end: the whole life, sign-up included
+	PeakRSSMB float64 `json:"peak_rss_mib"`         // VmHWM at the end, reset when the window starts: the window's peak
 	RSSMB     float64 `json:"rss_mib"`              // VmRSS at the end of the window
 	Error     string  `json:"error,omitempty"`      // why /proc could not be read
 	LogLines  int     `json:"log_lines,omitempty"`  // lines the server wrote to stderr (warn and above)
