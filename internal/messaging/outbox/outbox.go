@@ -233,6 +233,12 @@ func (o *Outbox) enqueue(ctx context.Context, q database.Queryer, channel, to, s
 	now := o.Clock.Now()
 	insert := `INSERT INTO outbox (id, channel, recipient, subject, purpose, body, html, sensitive, ref, status, next_attempt_at, wipe_at, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`
+	if o.DB.Dialect == database.SQLite {
+		// PostgreSQL numbers seq from a sequence; SQLite, which writes one
+		// transaction at a time, takes the next number without a race.
+		insert = `INSERT INTO outbox (id, channel, recipient, subject, purpose, body, html, sensitive, ref, status, next_attempt_at, wipe_at, created_at, seq)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, (SELECT COALESCE(MAX(seq), 0) + 1 FROM outbox))`
+	}
 	if o.DB.Dialect == database.Postgres {
 		// The notification that wakes the other instances' workers is sent
 		// here, in the caller's transaction, rather than by Kick after the

@@ -25,44 +25,53 @@ type pool struct {
 	slots   chan struct{} // a token per send in flight; cap is the concurrency
 	wake    chan struct{} // Kick or a notification: Run's dispatcher looks for work
 
+	// filling serialises fill (Run's dispatcher and DeliverDue may share
+	// the pool), so no one sees slots another fill reserved and is about to
+	// give back unused.
+	filling sync.Mutex
+
 	mu    sync.Mutex
-	freed chan struct{} // closed (and replaced) whenever slots are given back
+	freed chan struct{} // closed (and replaced) whenever a send finishes
 }
 
 func newPool(channel string, size int) *pool {
 	return &pool{channel: channel, slots: make(chan struct{}, size), wake: make(chan struct{}, 1), freed: make(chan struct{})}
 }
 
-// reserve takes up to n free slots without waiting and returns how many it
-// got. Taking the slots before claiming keeps the bound exact even when
-// Run and DeliverDue share the pool.
-func (p *pool) reserve(n int) int {
-	for got := 0; got < n; got++ {
+// reserve takes every free slot without waiting and returns how many it
+// got. Taking the slots before claiming keeps the bound exact.
+func (p *pool) reserve() int {
+	for got := 0; ; got++ {
 		select {
 		case p.slots <- struct{}{}:
 		default:
 			return got
 		}
 	}
-	return n
 }
 
-// release gives back n slots and tells whoever waits for one.
-func (p *pool) release(n int) {
-	if n == 0 {
-		return
-	}
+// unreserve gives back n slots that were reserved but found no message.
+// Nobody waits for them: fill is serialised, and a send is still to finish
+// for whoever waits for a slot.
+func (p *pool) unreserve(n int) {
 	for range n {
 		<-p.slots
 	}
+}
+
+// finished gives back the slot of a send that has ended and tells whoever
+// waits for one: a slot is free, and the send's recipient may have a next
+// message.
+func (p *pool) finished() {
+	<-p.slots
 	p.mu.Lock()
 	close(p.freed)
 	p.freed = make(chan struct{})
 	p.mu.Unlock()
 }
 
-// freedSignal returns a channel that is closed the next time slots are
-// given back. Take it before reserving, so a release in between is not
+// freedSignal returns a channel that is closed the next time a send
+// finishes. Take it before filling, so one that ends in between is not
 // missed.
 func (p *pool) freedSignal() <-chan struct{} {
 	p.mu.Lock()
@@ -126,18 +135,21 @@ func (o *Outbox) dispatch(ctx context.Context, p *pool) {
 	defer poll.Stop()
 	for {
 		freed := p.freedSignal()
+		busy := len(p.slots) > 0
 		if err := o.housekeep(ctx); err != nil && ctx.Err() == nil {
 			o.Log.ErrorContext(ctx, "outbox housekeeping failed", "err", err)
 		}
-		_, full, err := o.fill(ctx, p, &inflight)
+		n, full, err := o.fill(ctx, p, &inflight)
 		if err != nil && ctx.Err() == nil {
 			o.Log.ErrorContext(ctx, "outbox pass failed", "channel", p.channel, "err", err)
 		}
-		// Every slot was used, so more may be due: look again as soon as
-		// one is free. Otherwise the queue is empty for now, and only new
-		// work (Kick, a notification) or the poll is worth a query.
+		// Look again as soon as a send finishes when every slot was used
+		// (more may be due) or sends are in flight (one may be holding back
+		// the next message to its recipient). Otherwise nothing is due for
+		// now, and only new work (Kick, a notification) or the poll is
+		// worth a query.
 		var slotFree <-chan struct{}
-		if full {
+		if full || busy || n > 0 {
 			slotFree = freed
 		}
 		select {
@@ -185,17 +197,23 @@ func (o *Outbox) drain(ctx context.Context, p *pool) (int, error) {
 	total := 0
 	for {
 		freed := p.freedSignal()
+		busy := len(p.slots) > 0
 		n, full, err := o.fill(ctx, p, &inflight)
 		total += n
-		if err != nil || !full {
+		switch {
+		case err != nil:
 			return total, err
+		case full && n > 0:
+			continue // there may be more, and free slots for them
+		case !full && n == 0 && !busy:
+			return total, nil // nothing due, nothing in flight
 		}
-		if n == 0 { // every slot is busy: wait for one
-			select {
-			case <-freed:
-			case <-ctx.Done():
-				return total, ctx.Err()
-			}
+		// Every slot is busy, or a send in flight may be holding back the
+		// next message to its recipient: look again once one finishes.
+		select {
+		case <-freed:
+		case <-ctx.Done():
+			return total, ctx.Err()
 		}
 	}
 }
@@ -205,15 +223,17 @@ func (o *Outbox) drain(ctx context.Context, p *pool) (int, error) {
 // had slots for (so more may be due); with no free slot it starts none and
 // reports full.
 func (o *Outbox) fill(ctx context.Context, p *pool, inflight *sync.WaitGroup) (started int, full bool, err error) {
-	n := p.reserve(cap(p.slots))
+	p.filling.Lock()
+	defer p.filling.Unlock()
+	n := p.reserve()
 	if n == 0 {
 		return 0, true, nil
 	}
 	batch, err := o.claim(ctx, p.channel, n)
-	p.release(n - len(batch))
+	p.unreserve(n - len(batch))
 	for _, c := range batch {
 		inflight.Go(func() {
-			defer p.release(1)
+			defer p.finished()
 			o.deliver(ctx, c)
 		})
 	}
@@ -244,9 +264,16 @@ func (o *Outbox) claim(ctx context.Context, channel string, limit int) ([]claime
 		// come off the lease.
 		clockNow := o.Clock.Now()
 		now, lease := clockNow.UnixMilli(), clockNow.Add(o.cfg.Lease).UnixMilli()
-		rows, err := tx.QueryContext(ctx, `SELECT id, channel, recipient, subject, purpose, body, html, sensitive, attempts, created_at FROM outbox
+		// A recipient gets one message at a time, oldest first: a message
+		// waits while another to the same recipient is being sent or an
+		// older one is due. (An older one waiting for a retry does not hold
+		// it back.) So a code or link never overtakes the one before it.
+		rows, err := tx.QueryContext(ctx, `SELECT id, channel, recipient, subject, purpose, body, html, sensitive, attempts, created_at FROM outbox m
 			WHERE channel = $3 AND status IN ('queued', 'sending') AND next_attempt_at <= $1 AND (locked_until IS NULL OR locked_until <= $1)
-			ORDER BY next_attempt_at LIMIT $2`+lock, now, limit, channel)
+			AND NOT EXISTS (SELECT 1 FROM outbox p
+				WHERE p.channel = m.channel AND p.recipient = m.recipient AND p.status IN ('queued', 'sending') AND p.id <> m.id
+				AND (p.locked_until > $1 OR (p.seq < m.seq AND p.next_attempt_at <= $1)))
+			ORDER BY next_attempt_at, seq LIMIT $2`+lock, now, limit, channel)
 		if err != nil {
 			return err
 		}

@@ -548,6 +548,54 @@ func (b *barrier) mostInFlight() int {
 	return b.most
 }
 
+// One recipient's messages go out one at a time and in the order they were
+// queued, even when queued in the same millisecond, while different
+// recipients' messages go out together.
+func TestOneRecipientOneAtATimeInOrder(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, engine string) {
+		db := open(t, dbtest.URL(t, engine))
+		clk := start() // never moves: every message has the same created_at
+		const ann, bob = "+14155550601", "+14155550602"
+		// Sends wait in pairs: they pass only when two are at the provider
+		// at once, which must be one to each recipient.
+		b := &barrier{size: 2, gate: make(chan struct{})}
+		var mu sync.Mutex
+		inFlight := map[string]int{}
+		order := map[string][]string{}
+		d := newDeliveries(16)
+		d.before = func(ctx context.Context, id, to string) error {
+			mu.Lock()
+			inFlight[to]++
+			if inFlight[to] > 1 {
+				t.Errorf("%s: two messages sent at once", to)
+			}
+			order[to] = append(order[to], id)
+			mu.Unlock()
+			defer func() {
+				mu.Lock()
+				inFlight[to]--
+				mu.Unlock()
+			}()
+			return b.wait(ctx)
+		}
+		o := newWorkerOutbox(t, db, clk, d, outbox.Config{SendTimeout: time.Minute})
+		want := map[string][]string{}
+		for range 4 {
+			for _, to := range []string{ann, bob} {
+				want[to] = append(want[to], enqueueSMSTo(t, o, db, to))
+			}
+		}
+		if got := deliverDue(t, o); got != 8 {
+			t.Errorf("DeliverDue: got %d claimed, want 8", got)
+		}
+		for _, to := range []string{ann, bob} {
+			if !slices.Equal(order[to], want[to]) {
+				t.Errorf("%s: got order %v, want %v", to, order[to], want[to])
+			}
+		}
+	})
+}
+
 // Kick wakes an idle worker at once: its poll is an hour away.
 func TestKickWakesIdleWorker(t *testing.T) {
 	dbtest.ForEach(t, func(t *testing.T, engine string) {
