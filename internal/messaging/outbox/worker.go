@@ -112,10 +112,10 @@ func (o *Outbox) wakeChannel(channel string) {
 
 // Run delivers due messages until ctx ends: each channel's pool claims as
 // many messages as it has free slots and sends them concurrently, and looks
-// again when a slot frees up (if the last claim filled every slot), on Kick,
-// on a PostgreSQL notification from another instance, and every Poll. It
-// returns once every send it started has finished; those still running when
-// ctx ends are cut off and their messages are due again at once.
+// again when one of its sends finishes, on Kick, on a PostgreSQL
+// notification from another instance, and every Poll. It returns once
+// every send it started has finished; those still running when ctx ends are
+// cut off and their messages are due again at once.
 func (o *Outbox) Run(ctx context.Context) {
 	var wg sync.WaitGroup
 	if o.DB.Dialect == database.Postgres {
