@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 )
 
 // FailureKind says, without naming any provider, why a message could not be
@@ -111,4 +112,15 @@ func WithMessageID(ctx context.Context, id string) context.Context {
 func MessageID(ctx context.Context) string {
 	id, _ := ctx.Value(messageIDKey{}).(string)
 	return id
+}
+
+// ProviderTransport is an HTTP transport for senders that call one
+// provider's API: the outbox sends up to its concurrency at once, and the
+// default transport would keep only two idle connections per host, opening
+// (and TLS-handshaking) a new one for nearly every message under load.
+func ProviderTransport() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConns = 256
+	t.MaxIdleConnsPerHost = 128
+	return t
 }

@@ -210,7 +210,7 @@ func New(c Config) (*Sender, error) {
 		s.timeout = defaultTimeout
 	}
 	if s.client == nil {
-		s.client = &http.Client{}
+		s.client = &http.Client{Transport: messaging.ProviderTransport()}
 	}
 	return s, nil
 }

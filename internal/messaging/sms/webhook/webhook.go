@@ -203,6 +203,7 @@ func New(c Config) (*Sender, error) {
 	}
 	if s.client == nil {
 		s.client = &http.Client{
+			Transport:     messaging.ProviderTransport(),
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		}
 	}
