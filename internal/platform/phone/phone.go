@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"unicode"
 
 	"github.com/nyaruka/phonenumbers"
@@ -54,13 +55,49 @@ type Parser struct {
 	// AllowedCountries lists the ISO region codes whose numbers are
 	// accepted; empty means every region.
 	AllowedCountries []string
+
+	cache *parseCache // set by NewParser; nil parses every time
+}
+
+// parseCache remembers recent answers of Parse: libphonenumber's rules are
+// regular expressions, and one verification parses the same input twice
+// (send, then confirm). The answer depends only on the input and the
+// parser's settings, which do not change.
+type parseCache struct {
+	mu      sync.Mutex
+	answers map[string]parsed
+}
+
+type parsed struct {
+	e164 string
+	err  error
+}
+
+// parseCacheSize bounds the cache; when full it starts afresh.
+const parseCacheSize = 4096
+
+func (c *parseCache) get(input string) (parsed, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	p, ok := c.answers[input]
+	return p, ok
+}
+
+func (c *parseCache) put(input string, p parsed) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.answers) >= parseCacheSize {
+		clear(c.answers)
+	}
+	c.answers[input] = p
 }
 
 // NewParser returns a Parser after checking that defaultRegion (which may be
 // empty) and every allowed region are regions libphonenumber knows. Codes
-// are case-insensitive and stored upper-case.
+// are case-insensitive and stored upper-case. Its answers are remembered, so
+// its fields must not change afterwards.
 func NewParser(defaultRegion string, allowed []string) (*Parser, error) {
-	p := &Parser{}
+	p := &Parser{cache: &parseCache{answers: make(map[string]parsed)}}
 	if defaultRegion != "" {
 		region, err := knownRegion(defaultRegion)
 		if err != nil {
@@ -91,6 +128,18 @@ func knownRegion(code string) (string, error) {
 // for example "+14155550123". It returns ErrEmpty, ErrInvalid,
 // ErrPremiumRate or ErrCountryNotAllowed when the number is refused.
 func (p *Parser) Parse(input string) (string, error) {
+	if p.cache == nil {
+		return p.parse(input)
+	}
+	if a, ok := p.cache.get(input); ok {
+		return a.e164, a.err
+	}
+	e164, err := p.parse(input)
+	p.cache.put(input, parsed{e164, err})
+	return e164, err
+}
+
+func (p *Parser) parse(input string) (string, error) {
 	input = strings.TrimSpace(input)
 	if input == "" {
 		return "", ErrEmpty

@@ -141,3 +141,22 @@ func TestRegion(t *testing.T) {
 		})
 	}
 }
+
+// A remembered answer is the answer: the same input twice gives the same
+// number or the same refusal.
+func TestParseRemembers(t *testing.T) {
+	p, err := NewParser("US", []string{"US"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, input := range []string{"(201) 555-0123", "+44 7400 123456", "not a number"} {
+		first, firstErr := p.Parse(input)
+		second, secondErr := p.Parse(input)
+		if first != second || !errors.Is(secondErr, firstErr) {
+			t.Errorf("Parse(%q): first %q, %v; then %q, %v", input, first, firstErr, second, secondErr)
+		}
+	}
+	if _, err := p.Parse("+44 7400 123456"); !errors.Is(err, ErrCountryNotAllowed) {
+		t.Errorf("remembered refusal: got %v, want ErrCountryNotAllowed", err)
+	}
+}
