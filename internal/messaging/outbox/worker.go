@@ -257,8 +257,19 @@ func (o *Outbox) claim(ctx context.Context, channel string, limit int) ([]claime
 	if o.DB.Dialect == database.Postgres {
 		lock = " FOR UPDATE SKIP LOCKED"
 	}
+	// A read first: most looks (a kick, a freed slot) find nothing due, and
+	// a write transaction would take SQLite's one write lock for nothing.
+	var due int
+	err := o.DB.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM outbox WHERE channel = $1 AND status IN ('queued', 'sending')
+		AND next_attempt_at <= $2 AND (locked_until IS NULL OR locked_until <= $2) LIMIT 1) due`, channel, o.Clock.Now().UnixMilli()).Scan(&due)
+	if err != nil {
+		return nil, fmt.Errorf("outbox claim %s: %w", channel, err)
+	}
+	if due == 0 {
+		return nil, nil
+	}
 	var out []claimed
-	err := o.DB.InTx(ctx, func(tx *sql.Tx) error {
+	err = o.DB.InTx(ctx, func(tx *sql.Tx) error {
 		// The clock is read once the transaction has its connection (and,
 		// on SQLite, the write lock): time spent waiting for them must not
 		// come off the lease.
