@@ -188,7 +188,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	if len(pids) > 0 {
-		progress("server PIDs: %s (profile externally, e.g. perf record -g -p %s)", strings.Join(pids, " "), pids[0])
+		progress("server PIDs: %s", strings.Join(pids, " "))
 	}
 
 	users, err := signUpAll(ctx, o, instances, rc, progress)
@@ -300,7 +300,7 @@ func startServers(ctx context.Context, o options, receiverURL string, progress f
 		if err := in.waitHealthy(ctx, time.Minute); err != nil {
 			return instances, cleanup, err
 		}
-		progress("server %s is up (pid %d, metrics at http://%s/metrics if the build serves them)", in.baseURL, in.pid, in.metricsAddr)
+		progress("server %s is up (pid %d, metrics at http://%s/metrics, CPU profile: go tool pprof http://%s/debug/pprof/profile?seconds=10)", in.baseURL, in.pid, in.metricsAddr, in.metricsAddr)
 	}
 	return instances, cleanup, nil
 }
