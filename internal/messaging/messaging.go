@@ -19,8 +19,8 @@ type FailureKind string
 // The failure kinds. A permanent failure without a more precise kind is
 // FailureOther.
 const (
-	// FailureInvalidRecipient: the number or address is not valid (Twilio
-	// 21211, SMTP 550 5.1.1 unknown mailbox).
+	// FailureInvalidRecipient: the number or address is not valid (no
+	// such number, an unknown mailbox).
 	FailureInvalidRecipient FailureKind = "invalid-recipient"
 	// FailureUnreachable: the recipient exists but cannot receive this kind
 	// of message (a landline, a country the sender may not reach, a full or
@@ -43,7 +43,7 @@ const (
 // are retried with backoff.
 type PermanentError struct {
 	Kind FailureKind // what went wrong, provider-neutral; "" reads as FailureOther
-	Code string      // provider's own error code, for operators (e.g. Twilio "21211")
+	Code string      // provider's own error code, for operators (opaque outside its provider's package)
 	Err  error
 }
 

@@ -21,9 +21,9 @@ func TestKindOf(t *testing.T) {
 		{name: "nil", err: nil},
 		{name: "transient", err: cause},
 		{name: "transient timeout", err: fmt.Errorf("send: %w", context.DeadlineExceeded)},
-		{name: "permanent without kind", err: messaging.Permanent("30007", cause), wantPermanent: true, wantKind: messaging.FailureOther, wantCode: "30007"},
+		{name: "permanent without kind", err: messaging.Permanent("P-104", cause), wantPermanent: true, wantKind: messaging.FailureOther, wantCode: "P-104"},
 		{name: "empty kind reads as other", err: &messaging.PermanentError{Err: cause}, wantPermanent: true, wantKind: messaging.FailureOther},
-		{name: "invalid recipient", err: messaging.PermanentFailure(messaging.FailureInvalidRecipient, "21211", cause), wantPermanent: true, wantKind: messaging.FailureInvalidRecipient, wantCode: "21211"},
+		{name: "invalid recipient", err: messaging.PermanentFailure(messaging.FailureInvalidRecipient, "P-101", cause), wantPermanent: true, wantKind: messaging.FailureInvalidRecipient, wantCode: "P-101"},
 		{name: "wrapped keeps its kind", err: fmt.Errorf("deliver: %w", messaging.PermanentFailure(messaging.FailureBlocked, "", cause)), wantPermanent: true, wantKind: messaging.FailureBlocked},
 	}
 	for _, tt := range tests {
@@ -42,8 +42,8 @@ func TestKindOf(t *testing.T) {
 }
 
 func TestPermanentErrorText(t *testing.T) {
-	err := messaging.PermanentFailure(messaging.FailureUnreachable, "21614", errors.New("not a mobile number"))
-	if got, want := err.Error(), "not a mobile number (permanent, unreachable, code 21614)"; got != want {
+	err := messaging.PermanentFailure(messaging.FailureUnreachable, "P-102", errors.New("not a mobile number"))
+	if got, want := err.Error(), "not a mobile number (permanent, unreachable, code P-102)"; got != want {
 		t.Errorf("got %q, want %q", got, want)
 	}
 	if !errors.Is(err, errors.Unwrap(err)) {

@@ -145,7 +145,7 @@ func TestPermanentFailureIsNotRetried(t *testing.T) {
 		calls := 0
 		s := &fakeSMS{fail: func(sms.Message) error {
 			calls++
-			return messaging.Permanent("21211", errors.New("invalid 'To' number"))
+			return messaging.Permanent("P-101", errors.New("invalid 'To' number"))
 		}}
 		o := newOutbox(t, db, clk, s)
 		id := enqueue(t, o, db, "code 111111", outbox.Options{Sensitive: true, Ref: "r"})
@@ -161,8 +161,8 @@ func TestPermanentFailureIsNotRetried(t *testing.T) {
 			t.Errorf("got status %q body %q, want failed and wiped", status, body)
 		}
 		m, _, _ := o.Latest(context.Background(), "r")
-		if m.ErrorCode != "21211" {
-			t.Errorf("error code: got %q, want 21211", m.ErrorCode)
+		if m.ErrorCode != "P-101" {
+			t.Errorf("error code: got %q, want P-101", m.ErrorCode)
 		}
 	})
 }

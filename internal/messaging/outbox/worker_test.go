@@ -671,11 +671,11 @@ func TestFailureKindStoredAndReadBack(t *testing.T) {
 		wantCode   string
 	}{
 		{name: "sent", err: nil, wantStatus: outbox.StatusSent, wantKind: ""},
-		{name: "invalid recipient", err: messaging.PermanentFailure(messaging.FailureInvalidRecipient, "21211", errors.New("not a number")), wantStatus: outbox.StatusFailed, wantKind: messaging.FailureInvalidRecipient, wantCode: "21211"},
-		{name: "unreachable", err: messaging.PermanentFailure(messaging.FailureUnreachable, "21614", errors.New("landline")), wantStatus: outbox.StatusFailed, wantKind: messaging.FailureUnreachable, wantCode: "21614"},
-		{name: "blocked", err: messaging.PermanentFailure(messaging.FailureBlocked, "21610", errors.New("STOP")), wantStatus: outbox.StatusFailed, wantKind: messaging.FailureBlocked, wantCode: "21610"},
+		{name: "invalid recipient", err: messaging.PermanentFailure(messaging.FailureInvalidRecipient, "P-101", errors.New("not a number")), wantStatus: outbox.StatusFailed, wantKind: messaging.FailureInvalidRecipient, wantCode: "P-101"},
+		{name: "unreachable", err: messaging.PermanentFailure(messaging.FailureUnreachable, "P-102", errors.New("landline")), wantStatus: outbox.StatusFailed, wantKind: messaging.FailureUnreachable, wantCode: "P-102"},
+		{name: "blocked", err: messaging.PermanentFailure(messaging.FailureBlocked, "P-103", errors.New("STOP")), wantStatus: outbox.StatusFailed, wantKind: messaging.FailureBlocked, wantCode: "P-103"},
 		{name: "rejected", err: messaging.PermanentFailure(messaging.FailureRejected, "20003", errors.New("authenticate")), wantStatus: outbox.StatusFailed, wantKind: messaging.FailureRejected, wantCode: "20003"},
-		{name: "permanent without kind", err: messaging.Permanent("30007", errors.New("carrier")), wantStatus: outbox.StatusFailed, wantKind: messaging.FailureOther, wantCode: "30007"},
+		{name: "permanent without kind", err: messaging.Permanent("P-104", errors.New("carrier")), wantStatus: outbox.StatusFailed, wantKind: messaging.FailureOther, wantCode: "P-104"},
 		{name: "out of attempts", err: errors.New("503"), wantStatus: outbox.StatusFailed, wantKind: messaging.FailureOther},
 	}
 	dbtest.ForEach(t, func(t *testing.T, engine string) {

@@ -30,10 +30,10 @@ func TestPhonePageShowsDeliveryState(t *testing.T) {
 		wantText    string
 	}{
 		{"delivered", nil, "sent", "Text message sent."},
-		{"number cannot receive SMS", messaging.PermanentFailure(messaging.FailureUnreachable, "21614", errors.New("not a mobile number")), "failed", "cannot receive text messages"},
-		{"number invalid at the provider", messaging.PermanentFailure(messaging.FailureInvalidRecipient, "21211", errors.New("invalid 'To' number")), "failed", "cannot receive text messages"},
-		{"recipient blocked us", messaging.PermanentFailure(messaging.FailureBlocked, "21610", errors.New("unsubscribed")), "failed", "cannot receive text messages"},
-		{"provider refuses for another reason", messaging.Permanent("30007", errors.New("carrier violation")), "failed", "could not deliver the text message"},
+		{"number cannot receive SMS", messaging.PermanentFailure(messaging.FailureUnreachable, "P-102", errors.New("not a mobile number")), "failed", "cannot receive text messages"},
+		{"number invalid at the provider", messaging.PermanentFailure(messaging.FailureInvalidRecipient, "P-101", errors.New("invalid 'To' number")), "failed", "cannot receive text messages"},
+		{"recipient blocked us", messaging.PermanentFailure(messaging.FailureBlocked, "P-103", errors.New("unsubscribed")), "failed", "cannot receive text messages"},
+		{"provider refuses for another reason", messaging.Permanent("P-104", errors.New("carrier violation")), "failed", "could not deliver the text message"},
 	}
 	apptest.ForEachDB(t, func(t *testing.T, db string) {
 		for _, tt := range tests {
