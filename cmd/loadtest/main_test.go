@@ -7,6 +7,8 @@ import (
 	"errors"
 	"io"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -78,11 +80,19 @@ func TestOutcome(t *testing.T) {
 	}
 }
 
-// TestEndToEnd runs the tool briefly against a real server binary.
+// TestEndToEnd runs the tool briefly against a real server binary: the one
+// SIMPLEMODULE_LOADTEST_BIN names, or one built for the test.
 func TestEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end run skipped in -short mode")
+	}
 	bin := os.Getenv("SIMPLEMODULE_LOADTEST_BIN")
 	if bin == "" {
-		t.Skip("end-to-end run skipped: set SIMPLEMODULE_LOADTEST_BIN to a built simplemodule binary")
+		bin = filepath.Join(t.TempDir(), "simplemodule")
+		out, err := exec.Command("go", "build", "-o", bin, "github.com/simplemodule-go/simplemodule/cmd/simplemodule").CombinedOutput()
+		if err != nil {
+			t.Fatalf("build the server: %v\n%s", err, out)
+		}
 	}
 	var stdout, stderr bytes.Buffer
 	err := run(context.Background(), []string{"--server-bin", bin, "--users", "2", "--duration", "2s", "--json"}, &stdout, &stderr)
