@@ -57,10 +57,11 @@ type PhoneStatus struct {
 // PhoneStatus returns whether a code is pending and how its SMS fares.
 func (s *Service) PhoneStatus(ctx context.Context, userID string) (PhoneStatus, error) {
 	var st PhoneStatus
-	p, ok, err := s.Store.PhoneCode(ctx, s.Store.DB, userID, purposePhone)
+	ps, err := s.Store.PhoneState(ctx, s.Store.DB, userID, purposePhone, false)
 	if err != nil {
 		return st, err
 	}
+	p, ok := ps.Code, ps.HasCode
 	now := s.Clock.Now()
 	if !ok || p.Consumed || !p.ExpiresAt.After(now) || p.Attempts >= s.Policy.PhoneMaxAttempts {
 		return st, nil
@@ -114,7 +115,7 @@ func (s *Service) SendPhoneCode(ctx context.Context, u contracts.User, input str
 	// A cheap look first, so a request the user's own throttles refuse
 	// takes no slot from the shared caps (when there are caps to take).
 	if s.Policy.PhoneSendsPerNumber > 0 || s.Policy.PhoneSendsPerIP > 0 {
-		if err := s.phoneSendAllowed(ctx, s.Store.DB, u.ID); err != nil {
+		if err := s.phoneSendAllowed(ctx, s.Store.DB, u.ID, false); err != nil {
 			return "", err
 		}
 	}
@@ -152,11 +153,8 @@ func (s *Service) SendPhoneCode(ctx context.Context, u contracts.User, input str
 	}
 	now := s.Clock.Now()
 	err = s.change(ctx, func(tx *sql.Tx, emit func(any) error) error {
-		if err := s.Store.LockPhone(ctx, tx, u.ID); err != nil {
-			return err
-		}
-		// Again under the lock: the look above may have raced another send.
-		if err := s.phoneSendAllowed(ctx, tx, u.ID); err != nil {
+		// Under the user's lock: a look before may have raced another send.
+		if err := s.phoneSendAllowed(ctx, tx, u.ID, true); err != nil {
 			return err
 		}
 		code, err := otp.Generate()
@@ -186,22 +184,18 @@ func (s *Service) SendPhoneCode(ctx context.Context, u contracts.User, input str
 }
 
 // phoneSendAllowed applies the user's own throttles: the phone lock and
-// the resend cooldown.
-func (s *Service) phoneSendAllowed(ctx context.Context, q store.Queryer, userID string) error {
+// the resend cooldown; with lock, it takes the user's phone lock first.
+func (s *Service) phoneSendAllowed(ctx context.Context, q store.Queryer, userID string, lock bool) error {
 	now := s.Clock.Now()
-	until, err := s.Store.PhoneLockedUntil(ctx, q, userID)
+	st, err := s.Store.PhoneState(ctx, q, userID, purposePhone, lock)
 	if err != nil {
 		return err
 	}
-	if until.After(now) {
-		return throttled(ReasonPhoneLocked, until.Sub(now))
+	if st.LockedUntil.After(now) {
+		return throttled(ReasonPhoneLocked, st.LockedUntil.Sub(now))
 	}
-	p, ok, err := s.Store.PhoneCode(ctx, q, userID, purposePhone)
-	if err != nil {
-		return err
-	}
-	if ok {
-		if next := p.CreatedAt.Add(s.Policy.PhoneResendCooldown); next.After(now) {
+	if st.HasCode {
+		if next := st.Code.CreatedAt.Add(s.Policy.PhoneResendCooldown); next.After(now) {
 			return throttled(ReasonPhoneCooldown, next.Sub(now))
 		}
 	}
@@ -226,22 +220,17 @@ func (s *Service) ConfirmPhone(ctx context.Context, userID, input, code, keepSes
 	var checked bool  // a code was compared (only those count in the metrics)
 	err = s.change(ctx, func(tx *sql.Tx, emit func(any) error) error {
 		checked = false
-		if err := s.Store.LockPhone(ctx, tx, userID); err != nil {
-			return err
-		}
-		until, err := s.Store.PhoneLockedUntil(ctx, tx, userID)
+		st, err := s.Store.PhoneState(ctx, tx, userID, purposePhone, true)
 		if err != nil {
 			return err
 		}
-		if until.After(now) {
-			refused = throttled(ReasonPhoneLocked, until.Sub(now))
+		if st.LockedUntil.After(now) {
+			refused = throttled(ReasonPhoneLocked, st.LockedUntil.Sub(now))
 			return nil
 		}
-		p, ok, err := s.Store.PhoneCode(ctx, tx, userID, purposePhone)
+		p := st.Code
 		switch {
-		case err != nil:
-			return err
-		case !ok:
+		case !st.HasCode:
 			refused = ErrNoPendingCode
 			return nil
 		case p.Consumed:
@@ -269,10 +258,7 @@ func (s *Service) ConfirmPhone(ctx context.Context, userID, input, code, keepSes
 			}
 			return err
 		}
-		old, _, err := s.Store.PhoneNumber(ctx, tx, userID)
-		if err != nil {
-			return err
-		}
+		old := st.Number
 		if err := s.Store.SetPhoneNumber(ctx, tx, userID, number, true); err != nil {
 			return err
 		}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/simplemodule-go/simplemodule/internal/platform/database"
 	"github.com/simplemodule-go/simplemodule/internal/platform/secrets"
 )
 
@@ -23,20 +24,56 @@ type PhoneCode struct {
 	Consumed    bool
 }
 
-// LockPhone serialises, on PostgreSQL, every transaction that reads or
-// changes the user's phone state (codes, number, lock), across instances.
+// LockPhone serialises every transaction that reads or changes the user's
+// phone state (codes, number, lock), across instances: on PostgreSQL it
+// locks the user's row until the transaction ends. SQLite transactions are
+// IMMEDIATE and already serial.
 func (s *Store) LockPhone(ctx context.Context, tx Queryer, userID string) error {
-	return s.DB.LockKeys(ctx, tx, "phone:user:"+userID)
+	if s.DB.Dialect != database.Postgres {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, `SELECT 1 FROM users WHERE id = $1 FOR UPDATE`, userID); err != nil {
+		return fmt.Errorf("lock phone state: %w", err)
+	}
+	return nil
 }
 
-// PhoneLockedUntil returns when the user's phone verification lock ends
-// (zero: not locked), read inside q.
-func (s *Store) PhoneLockedUntil(ctx context.Context, q Queryer, userID string) (time.Time, error) {
-	var until sql.NullInt64
-	if err := q.QueryRowContext(ctx, `SELECT phone_locked_until FROM users WHERE id = $1`, userID).Scan(&until); err != nil {
-		return time.Time{}, fmt.Errorf("read phone lock: %w", err)
+// PhoneState is a user's phone number, its lock, and the latest code of one
+// purpose, read together.
+type PhoneState struct {
+	Number      string // E.164, "" when none
+	Confirmed   bool
+	LockedUntil time.Time // phone verification locked until then (zero: not locked)
+	Code        PhoneCode
+	HasCode     bool
+}
+
+// PhoneState reads the user's phone state in one statement inside q; with
+// lock, it also takes LockPhone's lock (PostgreSQL), saving the round trip.
+func (s *Store) PhoneState(ctx context.Context, q Queryer, userID, purpose string, lock bool) (PhoneState, error) {
+	forUpdate := ""
+	if lock && s.DB.Dialect == database.Postgres {
+		forUpdate = " FOR UPDATE OF u"
 	}
-	return fromMS(until), nil
+	var st PhoneState
+	var number, codeNumber, hash sql.NullString
+	var until, created, expires, attempts, consumed sql.NullInt64
+	err := q.QueryRowContext(ctx, `SELECT u.phone_number, u.phone_number_confirmed, u.phone_locked_until,
+		c.phone_number, c.code_hash, c.created_at, c.expires_at, c.attempts, c.consumed_at
+		FROM users u LEFT JOIN phone_codes c ON c.user_id = u.id AND c.purpose = $2 WHERE u.id = $1`+forUpdate, userID, purpose).
+		Scan(&number, &st.Confirmed, &until, &codeNumber, &hash, &created, &expires, &attempts, &consumed)
+	if errors.Is(err, sql.ErrNoRows) {
+		return PhoneState{}, ErrNotFound
+	}
+	if err != nil {
+		return PhoneState{}, fmt.Errorf("read phone state: %w", err)
+	}
+	st.Number, st.LockedUntil = number.String, fromMS(until)
+	if st.HasCode = codeNumber.Valid; st.HasCode {
+		st.Code = PhoneCode{PhoneNumber: codeNumber.String, Hash: hash.String, CreatedAt: time.UnixMilli(created.Int64),
+			ExpiresAt: time.UnixMilli(expires.Int64), Attempts: int(attempts.Int64), Consumed: consumed.Valid}
+	}
+	return st, nil
 }
 
 // LockPhoneVerification locks the user's phone verification until `until`
@@ -46,23 +83,6 @@ func (s *Store) LockPhoneVerification(ctx context.Context, q Queryer, userID str
 		return fmt.Errorf("lock phone verification: %w", err)
 	}
 	return s.ClearPhoneFailures(ctx, q, userID)
-}
-
-// PhoneCode returns the user's latest code of purpose, read inside q.
-func (s *Store) PhoneCode(ctx context.Context, q Queryer, userID, purpose string) (PhoneCode, bool, error) {
-	var c PhoneCode
-	var created, expires int64
-	var consumed sql.NullInt64
-	err := q.QueryRowContext(ctx, `SELECT phone_number, code_hash, created_at, expires_at, attempts, consumed_at FROM phone_codes WHERE user_id = $1 AND purpose = $2`,
-		userID, purpose).Scan(&c.PhoneNumber, &c.Hash, &created, &expires, &c.Attempts, &consumed)
-	if errors.Is(err, sql.ErrNoRows) {
-		return PhoneCode{}, false, nil
-	}
-	if err != nil {
-		return PhoneCode{}, false, fmt.Errorf("read code: %w", err)
-	}
-	c.CreatedAt, c.ExpiresAt, c.Consumed = time.UnixMilli(created), time.UnixMilli(expires), consumed.Valid
-	return c, true, nil
 }
 
 // ReplacePhoneCode stores c as the user's only code of purpose inside q.
