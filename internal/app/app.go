@@ -105,6 +105,9 @@ func build(ctx context.Context, db *database.DB, cfg config.Config, log *slog.Lo
 	if opt.Outbox.SendTimeout == 0 {
 		opt.Outbox.SendTimeout = cfg.OutboxSendTimeout
 	}
+	// /dev/outbox shows codes in development, where the console senders
+	// deliver them at once; production wipes them once sent.
+	opt.Outbox.KeepDeliveredBodies = !cfg.Production()
 	ob, err := outbox.New(db, opt.Clock, secret, opt.SMS, opt.Email, log, opt.Outbox)
 	if err != nil {
 		return nil, err

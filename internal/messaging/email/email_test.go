@@ -21,28 +21,26 @@ func TestConsoleSend(t *testing.T) {
 	tests := []struct {
 		name string
 		msg  email.Message
-		want map[string]string
+		want []map[string]string // one per record, in order
 	}{
 		{
 			name: "text body with link",
 			msg: email.Message{
 				To:      "ada@example.com",
 				Subject: "Confirm your email",
-				Text:    "Hello,\nconfirm: http://127.0.0.1:8080/account/confirm-email?userId=1&code=abc\n",
+				Text:    "Hello,\r\n\nconfirm: http://127.0.0.1:8080/account/confirm-email?userId=1&code=abc\n",
 				HTML:    "<p>ignored</p>",
 			},
-			want: map[string]string{
-				"msg":     "email (console)",
-				"level":   "INFO",
-				"to":      "ada@example.com",
-				"subject": "Confirm your email",
-				"body":    "Hello,\nconfirm: http://127.0.0.1:8080/account/confirm-email?userId=1&code=abc\n",
+			want: []map[string]string{
+				{"msg": "email (console)", "level": "INFO", "to": "ada@example.com", "subject": "Confirm your email", "lines": "2"},
+				{"msg": "email (console) body", "level": "INFO", "line": "Hello,"},
+				{"msg": "email (console) body", "level": "INFO", "line": "confirm: http://127.0.0.1:8080/account/confirm-email?userId=1&code=abc"},
 			},
 		},
 		{
 			name: "empty message",
 			msg:  email.Message{},
-			want: map[string]string{"msg": "email (console)", "to": "", "subject": "", "body": ""},
+			want: []map[string]string{{"msg": "email (console)", "to": "", "subject": "", "lines": "0"}},
 		},
 	}
 	for _, tt := range tests {
@@ -53,12 +51,14 @@ func TestConsoleSend(t *testing.T) {
 			if err := c.Send(context.Background(), tt.msg); err != nil {
 				t.Fatalf("got error %v, want nil", err)
 			}
-			if len(records) != 1 {
-				t.Fatalf("got %d log records, want 1", len(records))
+			if len(records) != len(tt.want) {
+				t.Fatalf("got %d log records, want %d: %v", len(records), len(tt.want), records)
 			}
-			for k, want := range tt.want {
-				if got, ok := records[0][k]; !ok || got != want {
-					t.Errorf("%s: got %q (present %v), want %q", k, got, ok, want)
+			for i, want := range tt.want {
+				for k, w := range want {
+					if got, ok := records[i][k]; !ok || got != w {
+						t.Errorf("record %d %s: got %q (present %v), want %q", i, k, got, ok, w)
+					}
 				}
 			}
 		})
@@ -76,6 +76,7 @@ func TestConsoleNilLogger(t *testing.T) {
 // strings.
 type captureHandler struct {
 	records *[]map[string]string
+	mu      *sync.Mutex // when set, guards records
 }
 
 func (h *captureHandler) Enabled(context.Context, slog.Level) bool { return true }
@@ -87,22 +88,65 @@ func (h *captureHandler) Handle(_ context.Context, r slog.Record) error {
 		rec[a.Key] = a.Value.String()
 		return true
 	})
+	if h.mu != nil {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+	}
 	*h.records = append(*h.records, rec)
 	return nil
 }
 
-func TestConsoleTextHandlerHoldsWholeBody(t *testing.T) {
+// With the text handler (development), an email reads as several short
+// lines: recipient and subject first, then the body line by line, the link
+// whole; the header names no body of hundreds of characters.
+func TestConsoleTextHandlerIsReadable(t *testing.T) {
 	var buf bytes.Buffer
 	c := email.NewConsole(slog.New(slog.NewTextHandler(&buf, nil)))
-	link := "http://localhost/account/reset-password?code=XYZ123"
-	if err := c.Send(context.Background(), email.Message{To: "b@example.com", Subject: "Reset", Text: "Reset: " + link}); err != nil {
+	link := "http://localhost/account/reset-password?userId=0b6c1f9e-3d0c-4c8e-9a53-7f1f0c3b2a11&code=" + strings.Repeat("XYZ123", 20)
+	text := "Hello,\n\nSomeone asked to reset the password of your account. If it was you, open this link within an hour:\n\n" + link + "\n\nIf it was not you, ignore this email.\n"
+	if err := c.Send(context.Background(), email.Message{To: "b@example.com", Subject: "Reset your password", Text: text}); err != nil {
 		t.Fatal(err)
 	}
-	if got := strings.Count(buf.String(), "\n"); got != 1 {
-		t.Errorf("got %d lines, want 1", got)
+	lines := strings.Split(strings.TrimSuffix(buf.String(), "\n"), "\n")
+	if len(lines) != 5 {
+		t.Fatalf("got %d lines, want 5 (header + 4 body lines):\n%s", len(lines), buf.String())
 	}
-	if got := buf.String(); !strings.Contains(got, link) {
-		t.Errorf("got %q, want it to contain %q", got, link)
+	if !strings.Contains(lines[0], "to=b@example.com") || !strings.Contains(lines[0], `subject="Reset your password"`) {
+		t.Errorf("header: got %q, want the recipient and subject", lines[0])
+	}
+	if strings.Contains(lines[0], "Someone") {
+		t.Errorf("header holds the body: %q", lines[0])
+	}
+	if !strings.Contains(lines[3], link) {
+		t.Errorf("link line: got %q, want it to hold %q unbroken", lines[3], link)
+	}
+	for i, l := range lines {
+		if strings.Contains(l, `\n`) {
+			t.Errorf("line %d holds an escaped newline: %q", i, l)
+		}
+	}
+}
+
+// Concurrent sends never interleave one email's lines with another's.
+func TestConsoleKeepsEachEmailTogether(t *testing.T) {
+	var records []map[string]string
+	h := &captureHandler{records: &records, mu: &sync.Mutex{}}
+	c := email.NewConsole(slog.New(h))
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Go(func() {
+			to := string(rune('a'+i)) + "@example.com"
+			c.Send(context.Background(), email.Message{To: to, Text: "one " + to + "\ntwo " + to + "\nthree " + to})
+		})
+	}
+	wg.Wait()
+	for i := 0; i < len(records); i += 4 {
+		to := records[i]["to"]
+		for j := 1; j < 4; j++ {
+			if !strings.HasSuffix(records[i+j]["line"], " "+to) {
+				t.Fatalf("record %d: got %q, want a line of %s's email", i+j, records[i+j]["line"], to)
+			}
+		}
 	}
 }
 

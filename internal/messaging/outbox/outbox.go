@@ -120,6 +120,11 @@ type Config struct {
 	Lease    time.Duration
 	Poll     time.Duration // how often an idle worker looks for due messages anyway (default 1s); the safety net under Kick and NOTIFY
 	Observer Observer      // hears every delivery attempt (default: nobody)
+	// KeepDeliveredBodies keeps a sensitive body (still encrypted) after it
+	// is sent, until its WipeAt, so /dev/outbox can show codes and links the
+	// console senders delivered at once. Development only: production
+	// leaves it false, and a delivered code is then unreadable at rest.
+	KeepDeliveredBodies bool
 }
 
 // Outbox stores and delivers messages.

@@ -285,6 +285,62 @@ func TestSensitiveBodyWipedAtExpiry(t *testing.T) {
 	})
 }
 
+// KeepDeliveredBodies (development) keeps a sent sensitive body, encrypted,
+// until its WipeAt; without it (production) the body is wiped once sent.
+func TestKeepDeliveredBodies(t *testing.T) {
+	tests := []struct {
+		name string
+		keep bool
+	}{
+		{name: "production wipes after delivery", keep: false},
+		{name: "development keeps until expiry", keep: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dbtest.ForEach(t, func(t *testing.T, kind string) {
+				db := open(t, dbtest.URL(t, kind))
+				clk := start()
+				o := newOutboxWith(t, db, clk, &fakeSMS{}, outbox.Config{KeepDeliveredBodies: tt.keep})
+				id := enqueue(t, o, db, "Your code is 305117", outbox.Options{Sensitive: true, WipeAt: clk.Now().Add(10 * time.Minute)})
+				// A sensitive message without an expiry is never kept.
+				noExpiry := enqueue(t, o, db, "Your code is 733001", outbox.Options{Sensitive: true})
+				if n, err := o.DeliverDue(context.Background()); err != nil || n != 2 {
+					t.Fatalf("DeliverDue: got %d, %v; want 2, nil", n, err)
+				}
+				body, status := rawBody(t, db, id)
+				if status != outbox.StatusSent {
+					t.Fatalf("status: got %q, want sent", status)
+				}
+				if strings.Contains(body, "305117") {
+					t.Errorf("kept body is readable at rest: %q", body)
+				}
+				if got := body != ""; got != tt.keep {
+					t.Errorf("body kept after delivery: got %v, want %v", got, tt.keep)
+				}
+				if body, _ := rawBody(t, db, noExpiry); body != "" {
+					t.Errorf("body without expiry: got %q, want wiped", body)
+				}
+				recent, err := o.Recent(context.Background(), 10)
+				if err != nil {
+					t.Fatal(err)
+				}
+				shown := false
+				for _, m := range recent {
+					shown = shown || m.Body == "Your code is 305117"
+				}
+				if shown != tt.keep {
+					t.Errorf("Recent shows the delivered body: got %v, want %v", shown, tt.keep)
+				}
+				clk.Advance(11 * time.Minute)
+				o.DeliverDue(context.Background())
+				if body, _ := rawBody(t, db, id); body != "" {
+					t.Errorf("body after expiry: got %q, want wiped", body)
+				}
+			})
+		})
+	}
+}
+
 // Two instances sharing one PostgreSQL database never send a message twice.
 func TestTwoInstancesNoDuplicates(t *testing.T) {
 	url := dbtest.URL(t, "postgres")

@@ -354,9 +354,16 @@ func (o *Outbox) deliver(ctx context.Context, c claimed) {
 	err := o.send(ctx, c)
 	now := o.Clock.Now()
 	// A finished message keeps no readable secret: wipe sensitive bodies.
+	// In development a delivered one with a WipeAt may stay (encrypted)
+	// until then, for /dev/outbox; a failed one is wiped either way.
 	wipe := "body"
 	if c.sensitive {
 		wipe = "''"
+	}
+	sentWipe, sentHTMLWipe := wipe, "CASE WHEN sensitive THEN '' ELSE html END"
+	if o.cfg.KeepDeliveredBodies {
+		sentWipe = "CASE WHEN sensitive AND wipe_at IS NULL THEN '' ELSE body END"
+		sentHTMLWipe = "CASE WHEN sensitive AND wipe_at IS NULL THEN '' ELSE html END"
 	}
 	// Every result is written only while this worker still holds its lease:
 	// if a send outlived the lease and another worker took the message, its
@@ -369,7 +376,7 @@ func (o *Outbox) deliver(ctx context.Context, c claimed) {
 	switch {
 	case err == nil:
 		outcome = OutcomeSent
-		res, uerr = o.DB.ExecContext(bg, `UPDATE outbox SET status = 'sent', sent_at = $3, locked_until = NULL, last_error = '', body = `+wipe+`, html = CASE WHEN sensitive THEN '' ELSE html END WHERE id = $1`+held,
+		res, uerr = o.DB.ExecContext(bg, `UPDATE outbox SET status = 'sent', sent_at = $3, locked_until = NULL, last_error = '', body = `+sentWipe+`, html = `+sentHTMLWipe+` WHERE id = $1`+held,
 			c.id, c.lease, now.UnixMilli())
 	case ctx.Err() != nil && !messaging.IsPermanent(err):
 		// The worker is stopping and cut the send off: the message is due

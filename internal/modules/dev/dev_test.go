@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/simplemodule-go/simplemodule/internal/app/apptest"
 	"github.com/simplemodule-go/simplemodule/internal/platform/config"
@@ -27,11 +28,56 @@ func TestDevOutboxPage(t *testing.T) {
 			}
 		}
 		e.Drain()
+		// The console sender delivered at once; in development the page
+		// still shows the code, as the README promises.
+		code := e.LastCode("+14155550132")
 		res = c.Get("/dev/outbox")
-		if strings.Contains(res.Body, "verification code is") {
-			t.Error("after delivery the page still shows the code")
+		if !strings.Contains(res.Body, "verification code is "+code) {
+			t.Errorf("after delivery the page lacks the code %s", code)
+		}
+		if !strings.Contains(res.Body, "sent") {
+			t.Error("after delivery the page lacks the status sent")
+		}
+		// At the code's expiry the body is wiped all the same.
+		e.Clock.Advance(e.Config.PhoneCodeTTL + time.Minute)
+		e.Drain()
+		res = c.Get("/dev/outbox")
+		if strings.Contains(res.Body, code) {
+			t.Error("after the code's expiry the page still shows it")
 		}
 	})
+}
+
+// Delivered bodies that hold codes or links stay readable (encrypted at
+// rest) in development only; production wipes them once sent.
+func TestDeliveredBodiesKeptOnlyInDevelopment(t *testing.T) {
+	tests := []struct {
+		name string
+		env  string
+		kept bool
+	}{
+		{name: "development", env: "development", kept: true},
+		{name: "production", env: "production", kept: false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := apptest.Start(t, "sqlite", func(c *config.Config) { c.Env = tt.env })
+			// Registration queues the confirmation link (sensitive) without
+			// needing a session cookie, which production marks Secure.
+			e.NewClient().Post("/account/register", url.Values{"email": {"keep@example.com"}, "password": {"password123"}, "confirm_password": {"password123"}})
+			e.Drain()
+			if n := e.Count(`SELECT COUNT(*) FROM outbox WHERE sensitive AND status = 'sent'`); n == 0 {
+				t.Fatal("no sensitive message was sent")
+			}
+			readable := e.Count(`SELECT COUNT(*) FROM outbox WHERE sensitive AND status = 'sent' AND body <> ''`) > 0
+			if readable != tt.kept {
+				t.Errorf("sent sensitive body kept: got %v, want %v", readable, tt.kept)
+			}
+			if n := e.Count(`SELECT COUNT(*) FROM outbox WHERE body LIKE '%/account/confirm-email%'`); n != 0 {
+				t.Errorf("%d bodies readable in plain text at rest, want 0", n)
+			}
+		})
+	}
 }
 
 func TestDevOutboxAbsentInProduction(t *testing.T) {
