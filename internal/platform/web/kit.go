@@ -6,6 +6,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -136,46 +137,118 @@ func (k *Kit) takeFlash(w http.ResponseWriter, r *http.Request) string {
 	return string(msg)
 }
 
+// unknownClient is what ClientIP says when a forwarded hop at the client's
+// position could not be read: never an address, so never loopback or a
+// trusted proxy, and readable in audit rows.
+const unknownClient = "unknown"
+
 // ClientIP is the peer address, or — when the peer is a trusted proxy — the
-// rightmost X-Forwarded-For address that is not itself a trusted proxy.
+// rightmost X-Forwarded-For hop that is not itself a trusted proxy. Hops may
+// carry a port ("203.0.113.5:4444", "[2001:db8::1]:443") as some proxies
+// write them. A hop that is no address at all (garbage, an empty entry, a
+// host name) is where the trusted chain ends, so the client is that hop:
+// ClientIP then answers "unknown", which parses as no address, so pages kept
+// to loopback stay closed; falling back to the proxy's own address instead
+// would make every such client loopback or one shared rate-limit bucket.
 func (k *Kit) ClientIP(r *http.Request) string {
-	peer, err := netip.ParseAddrPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
+	c := k.client(r)
+	switch {
+	case c.addr.IsValid():
+		return c.addr.String()
+	case c.unreadable != "":
+		return unknownClient
 	}
-	ip := peer.Addr().Unmap()
-	if !k.trusted(ip) {
-		return ip.String()
-	}
-	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
-	for i := len(hops) - 1; i >= 0; i-- {
-		a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
-		if err != nil {
-			break
-		}
-		a = a.Unmap()
-		if !k.trusted(a) {
-			return a.String()
-		}
-		ip = a
-	}
-	return ip.String()
+	return r.RemoteAddr
 }
 
 // RateKey is the client address a per-IP limit counts against: the address
 // itself for IPv4, its /64 network for IPv6 (one subscriber commonly holds a
 // whole /64, so per-address limits would be no limit at all).
+//
+// An unreadable forwarded hop counts against a key made from that hop's
+// text: one shared "unknown" key would let one client lock out everyone
+// whose proxy writes garbage, and a client that can choose the text already
+// chooses its forwarded address (the proxy passed its header on unchecked),
+// so the hash gives it no new way around a limit.
 func (k *Kit) RateKey(r *http.Request) string {
-	client := k.ClientIP(r)
-	ip, err := netip.ParseAddr(client)
-	if err != nil || ip.Is4() {
-		return client
+	c := k.client(r)
+	switch {
+	case c.addr.Is4():
+		return c.addr.String()
+	case c.addr.IsValid():
+		p, err := c.addr.Prefix(64)
+		if err != nil {
+			return c.addr.String()
+		}
+		return p.String()
+	case c.unreadable != "":
+		sum := sha256.Sum256([]byte(c.unreadable))
+		return unknownClient + ":" + hex.EncodeToString(sum[:8])
 	}
-	p, err := ip.Prefix(64)
+	return r.RemoteAddr
+}
+
+// client is who sent a request as far as the trusted proxies can tell: an
+// address, or the text of the unreadable hop at the client's position (then
+// addr is invalid). Both are empty when the peer address itself does not
+// parse (no TCP peer, as in some tests).
+type client struct {
+	addr       netip.Addr
+	unreadable string
+}
+
+func (k *Kit) client(r *http.Request) client {
+	peer, err := netip.ParseAddrPort(r.RemoteAddr)
 	if err != nil {
-		return ip.String()
+		return client{}
 	}
-	return p.String()
+	ip := peer.Addr().Unmap().WithZone("")
+	if !k.trusted(ip) {
+		return client{addr: ip}
+	}
+	// A proxy may add its own header line instead of appending to the
+	// client's, so every line counts, in order. A line with nothing in it
+	// names no hop (the same as no header: the request came from the proxy).
+	var hops []string
+	for _, line := range r.Header.Values("X-Forwarded-For") {
+		if strings.TrimSpace(line) != "" {
+			hops = append(hops, strings.Split(line, ",")...)
+		}
+	}
+	for i := len(hops) - 1; i >= 0; i-- {
+		hop := strings.TrimSpace(hops[i])
+		a, ok := parseHop(hop)
+		if !ok {
+			if hop == "" {
+				hop = "(empty)"
+			}
+			return client{unreadable: hop}
+		}
+		if !k.trusted(a) {
+			return client{addr: a}
+		}
+		ip = a
+	}
+	return client{addr: ip}
+}
+
+// parseHop reads one X-Forwarded-For entry: an address, with or without a
+// port, IPv6 with or without brackets. IPv4-mapped IPv6 becomes IPv4 and a
+// zone is dropped, so one client has one spelling.
+func parseHop(hop string) (netip.Addr, bool) {
+	a, err := netip.ParseAddr(hop)
+	if err != nil {
+		if ap, err := netip.ParseAddrPort(hop); err == nil {
+			a = ap.Addr()
+		} else if inner, ok := strings.CutPrefix(hop, "["); ok && strings.HasSuffix(inner, "]") {
+			if a, err = netip.ParseAddr(strings.TrimSuffix(inner, "]")); err != nil || !a.Is6() {
+				return netip.Addr{}, false
+			}
+		} else {
+			return netip.Addr{}, false
+		}
+	}
+	return a.Unmap().WithZone(""), true
 }
 
 func (k *Kit) trusted(ip netip.Addr) bool {
