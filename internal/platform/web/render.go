@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/simplemodule-go/simplemodule/internal/platform/phone"
 )
 
 //go:embed templates static
@@ -60,6 +62,9 @@ func funcs() template.FuncMap {
 		"itoa":      strconv.Itoa,
 		"hasPrefix": strings.HasPrefix,
 		"duration":  HumanDuration,
+		// phone shows an E.164 number in its country's international
+		// format ("+1 201-555-0123"); data attributes keep the E.164.
+		"phone": phone.FormatInternational,
 		"date": func(t time.Time) string {
 			if t.IsZero() {
 				return "—"
@@ -108,12 +113,36 @@ func (r *Renderer) render(page string, v View) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// Static serves the embedded CSS and JavaScript under /static/.
+// Static serves the embedded CSS and JavaScript under /static/. Directories
+// answer 404: a listing would tell a visitor every asset, including ones no
+// page links to yet.
 func Static() http.Handler {
 	sub, _ := fs.Sub(assets, "static")
-	fsrv := http.StripPrefix("/static/", http.FileServerFS(sub))
+	return staticFiles(sub)
+}
+
+func staticFiles(fsys fs.FS) http.Handler {
+	fsrv := http.StripPrefix("/static/", http.FileServerFS(filesOnly{fsys}))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "public, max-age=3600")
 		fsrv.ServeHTTP(w, r)
 	})
+}
+
+// filesOnly hides directories, so http.FileServerFS finds neither a listing
+// nor an index.html to serve for them and answers 404.
+type filesOnly struct{ fs.FS }
+
+// Open opens name only when it is a regular file.
+func (f filesOnly) Open(name string) (fs.File, error) {
+	file, err := f.FS.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	st, err := file.Stat()
+	if err != nil || st.IsDir() {
+		file.Close()
+		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
+	}
+	return file, nil
 }
