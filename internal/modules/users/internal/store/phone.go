@@ -49,18 +49,22 @@ type PhoneState struct {
 }
 
 // PhoneState reads the user's phone state in one statement inside q; with
-// lock, it also takes LockPhone's lock (PostgreSQL), saving the round trip.
+// lock, it takes LockPhone's lock first. (Not FOR UPDATE on the same
+// statement: PostgreSQL would then read the code row from the snapshot
+// taken before the lock was granted, missing a code another transaction
+// has just committed.)
 func (s *Store) PhoneState(ctx context.Context, q Queryer, userID, purpose string, lock bool) (PhoneState, error) {
-	forUpdate := ""
-	if lock && s.DB.Dialect == database.Postgres {
-		forUpdate = " FOR UPDATE OF u"
+	if lock {
+		if err := s.LockPhone(ctx, q, userID); err != nil {
+			return PhoneState{}, err
+		}
 	}
 	var st PhoneState
 	var number, codeNumber, hash sql.NullString
 	var until, created, expires, attempts, consumed sql.NullInt64
 	err := q.QueryRowContext(ctx, `SELECT u.phone_number, u.phone_number_confirmed, u.phone_locked_until,
 		c.phone_number, c.code_hash, c.created_at, c.expires_at, c.attempts, c.consumed_at
-		FROM users u LEFT JOIN phone_codes c ON c.user_id = u.id AND c.purpose = $2 WHERE u.id = $1`+forUpdate, userID, purpose).
+		FROM users u LEFT JOIN phone_codes c ON c.user_id = u.id AND c.purpose = $2 WHERE u.id = $1`, userID, purpose).
 		Scan(&number, &st.Confirmed, &until, &codeNumber, &hash, &created, &expires, &attempts, &consumed)
 	if errors.Is(err, sql.ErrNoRows) {
 		return PhoneState{}, ErrNotFound
