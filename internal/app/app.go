@@ -34,6 +34,10 @@ type Options struct {
 	Email     email.Sender
 	Passwords users.PasswordParams
 	Outbox    outbox.Config // retry tuning; zero values mean the defaults
+
+	// PasswordHashed is called for every argon2id hash or verification, so
+	// a test can count what requests cost; nil in production.
+	PasswordHashed func()
 }
 
 // App is the composed application.
@@ -118,13 +122,14 @@ func build(ctx context.Context, db *database.DB, cfg config.Config, log *slog.Lo
 	// the module needs the kit, so the kit gets its renderer afterwards.
 	kit := web.NewKit(nil, log, opt.Clock, secret, cfg.Production(), cfg.TrustedProxies)
 	um, err := users.New(users.Deps{DB: db, Kit: kit, Outbox: ob, Bus: bus, Clock: opt.Clock,
-		Config: cfg, Log: log, Secret: secret, Passwords: opt.Passwords, Metrics: m})
+		Config: cfg, Log: log, Secret: secret, Passwords: opt.Passwords, Metrics: m,
+		PasswordHashed: opt.PasswordHashed})
 	if err != nil {
 		return nil, err
 	}
 	notifications.New(notifications.Deps{Users: um.Contacts(), Outbox: ob, BaseURL: cfg.BaseURL, Log: log}).Subscribe(bus)
 	am := admin.New(admin.Deps{Kit: kit, Users: um.Admin(), Log: log})
-	regs := []web.Registry{um.Registry(), am.Registry()}
+	regs := []web.Registry{web.Platform(), um.Registry(), am.Registry()}
 	if !cfg.Production() {
 		regs = append(regs, (&dev.Module{Kit: kit, Outbox: ob}).Registry())
 	}
@@ -143,8 +148,11 @@ func build(ctx context.Context, db *database.DB, cfg config.Config, log *slog.Lo
 		w.Write([]byte("ok\n"))
 	})
 	web.Mount(mux, func(h http.Handler) http.Handler { return h }, regs...)
-	var h http.Handler = metrics.Route(mux) // tells m.Middleware the pattern that matched
+	// Unmatched answers what the mux has no route for with styled 404 / 405
+	// pages; metrics.Route outside it still sees the pattern the mux set.
+	var h http.Handler = metrics.Route(kit.Unmatched(mux, regs...)) // tells m.Middleware the pattern that matched
 	h = um.Authenticate(h)
+	h = kit.InputGate(h) // before anything reads the database: NUL and invalid UTF-8 never reach a query
 	h = web.CrossOrigin(h)
 	h = web.SecurityHeaders(h)
 	h = web.Logging(log, h)

@@ -92,12 +92,12 @@ func HumanDuration(d time.Duration) string {
 	}
 }
 
-// ServerError logs err with the request id and shows a plain 500 page.
+// ServerError logs err with the request id and shows the styled 500 page,
+// which shows the request id too, so a user can quote it and an operator
+// find the log line. The error itself stays in the log.
 func (k *Kit) ServerError(w http.ResponseWriter, r *http.Request, err error) {
 	k.Log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "request_id", RequestID(r.Context()), "err", err)
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.WriteHeader(http.StatusInternalServerError)
-	fmt.Fprintf(w, "Something went wrong on our side. Please try again. (request %s)\n", RequestID(r.Context()))
+	k.errorPage(w, r, errorPage{Status: http.StatusInternalServerError, RequestID: RequestID(r.Context())})
 }
 
 // Redirect answers 303 See Other to target with an optional flash message.

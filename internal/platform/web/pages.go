@@ -15,6 +15,9 @@ import (
 type Page struct {
 	Name     string
 	Template string // path inside the module's template FS, e.g. "pages/account/login.html"
+	// AnyRoute marks a page the platform may render for any request (the
+	// error page), so no single route names it.
+	AnyRoute bool
 }
 
 // Route is one endpoint of a module and the pages it may render.
@@ -22,6 +25,11 @@ type Route struct {
 	Pattern string // ServeMux pattern, e.g. "GET /account/login"
 	Pages   []string
 	Handler http.Handler
+	// Back is where a GET of this POST-only route goes (303), e.g. after a
+	// 422 left the POST's address in the address bar. Wildcards such as
+	// {id} are filled from the request's path. Empty means the GET route
+	// that renders this route's first page (see Kit.Unmatched).
+	Back string
 }
 
 // Registry is one module's list of pages and routes. Every template under
@@ -64,7 +72,7 @@ func Validate(regs ...Registry) []string {
 			}
 		}
 		for _, p := range reg.Pages {
-			if !rendered[p.Name] {
+			if !rendered[p.Name] && !p.AnyRoute {
 				problems = append(problems, fmt.Sprintf("%s: page %q is registered but no route renders it", reg.Module, p.Name))
 			}
 		}
