@@ -154,7 +154,11 @@ func build(ctx context.Context, db *database.DB, cfg config.Config, log *slog.Lo
 	h = um.Authenticate(h)
 	h = kit.InputGate(h) // before anything reads the database: NUL and invalid UTF-8 never reach a query
 	h = web.CrossOrigin(h)
-	h = web.SecurityHeaders(h)
+	var hsts web.HSTS // never in development: it would pin localhost to https
+	if cfg.Production() {
+		hsts = web.HSTS{MaxAge: cfg.HSTSMaxAge, Preload: cfg.HSTSPreload}
+	}
+	h = web.SecurityHeaders(hsts, h)
 	h = web.Logging(log, h)
 	h = m.Middleware(h)
 	return &App{DB: db, Bus: bus, Outbox: ob, Users: um, Handler: h, Metrics: m, registry: regs}, nil

@@ -26,6 +26,12 @@ type Config struct {
 	Secret      string // empty: generated once and stored in the database
 	LogLevel    string
 
+	// HSTSMaxAge is the Strict-Transport-Security max-age sent in
+	// production (0: no header); HSTSPreload adds includeSubDomains and
+	// preload, asking browsers to ship the domain as https-only.
+	HSTSMaxAge  time.Duration
+	HSTSPreload bool
+
 	SMSProvider   string
 	EmailProvider string
 	// AllowConsoleInProduction lets the console senders run when Env is production.
@@ -33,6 +39,7 @@ type Config struct {
 
 	RegistrationsPerIP  int // per hour per client network, 0 = no cap
 	SignInFailuresPerIP int // per 15 minutes per client network, 0 = no cap
+	PasswordResetsPerIP int // reset-link submissions per 15 minutes per client network, 0 = no cap
 
 	RequireConfirmedEmail bool
 	EmailTokenTTL         time.Duration
@@ -73,6 +80,14 @@ type Config struct {
 
 	TrustedProxies []netip.Prefix
 }
+
+// MinHSTSPreloadMaxAge is the shortest Strict-Transport-Security max-age
+// the browsers' preload lists accept (hstspreload.org asks for 1 year).
+const MinHSTSPreloadMaxAge = 365 * 24 * time.Hour
+
+// maxHSTSMaxAge bounds the setting: two years is what the preload list
+// recommends, and a longer pin only makes a mistake harder to undo.
+const maxHSTSMaxAge = 2 * 365 * 24 * time.Hour
 
 // Lockout is "N failures within Window lock for Duration".
 type Lockout struct {
@@ -194,6 +209,18 @@ func settings() []setting {
 			return nil
 		}},
 		{env: "SIMPLEMODULE_ENV", def: "development", usage: "development or production", apply: oneOf(func(c *Config) *string { return &c.Env }, "development", "production")},
+		{env: "SIMPLEMODULE_HSTS_MAX_AGE", def: "31536000", usage: "production only: how long browsers keep to https after a visit (Strict-Transport-Security max-age), whole seconds or a duration like 8760h; 0 = no header", apply: func(c *Config, v string) error {
+			d, err := time.ParseDuration(v)
+			if n, nerr := strconv.ParseInt(v, 10, 64); nerr == nil && n <= int64(maxHSTSMaxAge/time.Second) {
+				d, err = time.Duration(n)*time.Second, nil
+			}
+			if err != nil || d < 0 || d > maxHSTSMaxAge || d%time.Second != 0 {
+				return fmt.Errorf("must be whole seconds from 0 to %d (2 years) or a duration like 8760h, got %q", int64(maxHSTSMaxAge/time.Second), v)
+			}
+			c.HSTSMaxAge = d
+			return nil
+		}},
+		{env: "SIMPLEMODULE_HSTS_PRELOAD", def: "false", usage: "production only: add includeSubDomains and preload to Strict-Transport-Security (needs a max-age of at least 1 year)", apply: boolean(func(c *Config) *bool { return &c.HSTSPreload })},
 		{env: "SIMPLEMODULE_SECRET", noFlag: true, usage: "application secret (≥ 32 characters); generated and stored in the database when unset", apply: func(c *Config, v string) error {
 			if v != "" && len(v) < 32 {
 				return fmt.Errorf("must be at least 32 characters")
@@ -207,6 +234,7 @@ func settings() []setting {
 		{env: "SIMPLEMODULE_ALLOW_CONSOLE_IN_PRODUCTION", def: "false", usage: "let the console senders run in production", apply: boolean(func(c *Config) *bool { return &c.AllowConsoleInProduction })},
 		{env: "SIMPLEMODULE_REGISTRATIONS_PER_IP", def: "20", usage: "accounts created per client IP (IPv6: per /64) per hour (0 = no cap)", apply: count(func(c *Config) *int { return &c.RegistrationsPerIP })},
 		{env: "SIMPLEMODULE_SIGNIN_FAILURES_PER_IP", def: "50", usage: "failed sign-ins per client IP (IPv6: per /64) per 15 minutes before sign-in from it pauses (0 = no cap)", apply: count(func(c *Config) *int { return &c.SignInFailuresPerIP })},
+		{env: "SIMPLEMODULE_PASSWORD_RESETS_PER_IP", def: "20", usage: "password reset submissions per client IP (IPv6: per /64) per 15 minutes (0 = no cap)", apply: count(func(c *Config) *int { return &c.PasswordResetsPerIP })},
 		{env: "SIMPLEMODULE_REQUIRE_CONFIRMED_EMAIL", def: "false", usage: "refuse sign-in until the email address is confirmed", apply: boolean(func(c *Config) *bool { return &c.RequireConfirmedEmail })},
 		{env: "SIMPLEMODULE_EMAIL_TOKEN_TTL", def: "24h", usage: "lifetime of email confirmation links", apply: dur(func(c *Config) *time.Duration { return &c.EmailTokenTTL })},
 		{env: "SIMPLEMODULE_EMAIL_RESEND_COOLDOWN", def: "60s", usage: "time between two confirmation emails to one account", apply: dur(func(c *Config) *time.Duration { return &c.EmailResendCooldown })},
@@ -313,6 +341,16 @@ func settings() []setting {
 	}
 }
 
+// name is how an error names the setting: its variable and, only when it
+// has one, its flag — secrets are environment-only, and naming a flag that
+// does not exist sends the reader looking for it.
+func (s setting) name() string {
+	if s.noFlag {
+		return s.env + " (environment only)"
+	}
+	return s.env + " (--" + FlagName(s.env) + ")"
+}
+
 // FlagName turns SIMPLEMODULE_PHONE_CODE_TTL into phone-code-ttl.
 func FlagName(env string) string {
 	return strings.ReplaceAll(strings.ToLower(strings.TrimPrefix(env, "SIMPLEMODULE_")), "_", "-")
@@ -341,7 +379,7 @@ func Load(name string, args []string, getenv func(string) string, usageOut io.Wr
 	var c Config
 	for i, s := range list {
 		if err := s.apply(&c, *values[i]); err != nil {
-			return Config{}, nil, fmt.Errorf("invalid setting %s (--%s): %w", s.env, FlagName(s.env), err)
+			return Config{}, nil, fmt.Errorf("invalid setting %s: %w", s.name(), err)
 		}
 	}
 	if c.BaseURL == "" {
@@ -357,6 +395,11 @@ func Load(name string, args []string, getenv func(string) string, usageOut io.Wr
 	}
 	if c.Production() && !strings.HasPrefix(c.BaseURL, "https://") {
 		return Config{}, nil, errors.New("invalid setting SIMPLEMODULE_BASE_URL: production needs an https:// base URL (cookies are Secure)")
+	}
+	if c.HSTSPreload && c.HSTSMaxAge < MinHSTSPreloadMaxAge {
+		// Browsers' preload lists refuse a shorter max-age; sending preload
+		// with it would only look protected.
+		return Config{}, nil, fmt.Errorf("invalid setting SIMPLEMODULE_HSTS_PRELOAD (--hsts-preload): preload needs SIMPLEMODULE_HSTS_MAX_AGE of at least %d (1 year), got %d", int64(MinHSTSPreloadMaxAge/time.Second), int64(c.HSTSMaxAge/time.Second))
 	}
 	if c.EmailProvider == "smtp" && c.SMTPHost == "" {
 		return Config{}, nil, errors.New("invalid setting SIMPLEMODULE_SMTP_HOST: required when SIMPLEMODULE_EMAIL_PROVIDER=smtp")
