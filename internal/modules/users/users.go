@@ -125,7 +125,7 @@ func (m *Module) Registry() web.Registry {
 			{Pattern: "POST /account/register", Pages: []string{"users/account/register"}, Handler: fn(h.Register)},
 			{Pattern: "GET /account/login", Pages: []string{"users/account/login"}, Handler: fn(h.LoginPage)},
 			{Pattern: "POST /account/login", Pages: []string{"users/account/login", "users/account/login-unconfirmed"}, Handler: fn(h.Login)},
-			{Pattern: "POST /account/logout", Handler: fn(h.Logout)},
+			{Pattern: "POST /account/logout", Handler: fn(h.Logout), Back: "/"},
 			{Pattern: "GET /account/forgot-password", Pages: []string{"users/account/forgot-password"}, Handler: fn(h.ForgotPasswordPage)},
 			{Pattern: "POST /account/forgot-password", Pages: []string{"users/account/forgot-password"}, Handler: fn(h.ForgotPassword)},
 			{Pattern: "GET /account/reset-password", Pages: []string{"users/account/reset-password"}, Handler: fn(h.ResetPasswordPage)},
