@@ -8,6 +8,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -32,6 +33,32 @@ const (
 type DB struct {
 	*sql.DB
 	Dialect Dialect
+}
+
+// defaultDataDir holds the default database (sqlite:./data/simplemodule.db)
+// and is the only directory Open creates, so a first start just works; any
+// other missing directory is more likely a typo or an unmounted volume than
+// a wish, and creating it would hide the data somewhere unexpected.
+const defaultDataDir = "data"
+
+// databaseDir checks that the SQLite file's directory exists, creating only
+// the default one.
+func databaseDir(dir string) error {
+	st, err := os.Stat(dir)
+	switch {
+	case err == nil && st.IsDir():
+		return nil
+	case err == nil:
+		return fmt.Errorf("invalid setting SIMPLEMODULE_DATABASE_URL: %s is not a directory", dir)
+	case !errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("invalid setting SIMPLEMODULE_DATABASE_URL: %w", err)
+	case filepath.Clean(dir) != defaultDataDir:
+		return fmt.Errorf("invalid setting SIMPLEMODULE_DATABASE_URL: directory %s does not exist (create it first; only the default ./%s is created)", dir, defaultDataDir)
+	}
+	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("create database directory: %w", err)
+	}
+	return nil
 }
 
 // Open connects to the database named by url: "sqlite:PATH" (PATH may be
@@ -59,10 +86,8 @@ func Open(ctx context.Context, rawURL string) (*DB, error) {
 		if path == "" {
 			return nil, errors.New("sqlite database url needs a path, e.g. sqlite:./data/simplemodule.db")
 		}
-		if dir := filepath.Dir(path); dir != "." {
-			if err := os.MkdirAll(dir, 0o700); err != nil {
-				return nil, fmt.Errorf("create database directory: %w", err)
-			}
+		if err := databaseDir(filepath.Dir(path)); err != nil {
+			return nil, err
 		}
 		q := url.Values{}
 		q.Add("_pragma", "busy_timeout(10000)")
