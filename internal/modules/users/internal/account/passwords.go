@@ -1,11 +1,13 @@
 package account
 
 import (
+	"errors"
 	"net/mail"
 	"runtime"
 	"strings"
 
 	"github.com/simplemodule-go/simplemodule/internal/modules/users/internal/password"
+	"github.com/simplemodule-go/simplemodule/internal/platform/emailaddr"
 )
 
 // Each argon2id hash holds its memory cost (19 MiB by default) while it
@@ -34,11 +36,22 @@ func (s *Service) dummyHash() string {
 	return s.dummy
 }
 
-// ValidEmail returns a message when email is not a plain address.
+// ValidEmail returns a message when email is not a plain address, or is one
+// that could pass for another address: emailaddr.Normalize's refusals, in
+// words a person can act on.
 func ValidEmail(email string) string {
 	email = strings.TrimSpace(email)
 	if email == "" {
 		return "Enter your email address."
+	}
+	if _, err := emailaddr.Normalize(email); err != nil {
+		switch {
+		case errors.Is(err, emailaddr.ErrInvisible):
+			return "This address contains invisible characters. Type it again instead of pasting it."
+		case errors.Is(err, emailaddr.ErrMixedScript):
+			return "This address mixes letters from different alphabets (such as Latin and Cyrillic). Type it again using one alphabet."
+		}
+		return "Enter a valid email address, like name@example.com."
 	}
 	a, err := mail.ParseAddress(email)
 	if err != nil || a.Address != email || len(email) > 254 || !strings.Contains(email[strings.LastIndex(email, "@"):], ".") {

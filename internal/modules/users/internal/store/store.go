@@ -17,6 +17,7 @@ import (
 	"github.com/simplemodule-go/simplemodule/internal/modules/users/contracts"
 	"github.com/simplemodule-go/simplemodule/internal/platform/clock"
 	"github.com/simplemodule-go/simplemodule/internal/platform/database"
+	"github.com/simplemodule-go/simplemodule/internal/platform/emailaddr"
 	"github.com/simplemodule-go/simplemodule/internal/platform/secrets"
 )
 
@@ -56,8 +57,20 @@ type Audit struct {
 // Queryer runs statements in or out of a transaction.
 type Queryer = database.Queryer
 
-// NormalizeEmail is the form emails are compared in.
-func NormalizeEmail(email string) string { return strings.ToLower(strings.TrimSpace(email)) }
+// NormalizeEmail is the form emails are compared in, stored in
+// users.normalized_email (whose unique index then holds across look-alike
+// spellings) and used by every lookup: emailaddr.Normalize's NFKC,
+// case-folded, IDNA form. An address Normalize refuses keeps the old trimmed
+// lower-case form: the account pages refuse such an address before it is
+// stored, and the old form still finds a row stored before these rules,
+// while it can never equal a normalised address (it holds an invisible
+// character, mixed scripts or a syntax Normalize does not produce).
+func NormalizeEmail(email string) string {
+	if normalized, err := emailaddr.Normalize(email); err == nil {
+		return normalized
+	}
+	return strings.ToLower(strings.TrimSpace(email))
+}
 
 func ms(t time.Time) int64 { return t.UnixMilli() }
 
