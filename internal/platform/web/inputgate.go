@@ -40,6 +40,11 @@ func (k *Kit) InputGate(next http.Handler) http.Handler {
 			var err error
 			if ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); ct == "multipart/form-data" {
 				err = r.ParseMultipartForm(MaxFormBytes)
+				if r.MultipartForm != nil {
+					// The server removes temporary files only for the request it
+					// made, not for this copy of it.
+					defer r.MultipartForm.RemoveAll()
+				}
 			} else {
 				err = r.ParseForm()
 			}
