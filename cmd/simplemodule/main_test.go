@@ -85,14 +85,14 @@ func TestBadSettingNamesIt(t *testing.T) {
 func TestUserCreate(t *testing.T) {
 	db := "sqlite:" + t.TempDir() + "/u.db"
 	var out, errOut bytes.Buffer
-	err := run(context.Background(), []string{"user", "create", "--email", "root@example.com", "--password", "password123", "--admin", "--database-url", db}, noEnv, &out, &errOut)
+	err := run(context.Background(), []string{"user", "create", "--email", "root@example.com", "--password", "violet otter lantern 57", "--admin", "--database-url", db}, noEnv, &out, &errOut)
 	if err != nil {
 		t.Fatalf("user create: %v (%s)", err, errOut.String())
 	}
 	if !strings.Contains(out.String(), "root@example.com (Admin)") {
 		t.Errorf("got %q, want it to report the admin user", out.String())
 	}
-	err = run(context.Background(), []string{"user", "create", "--email", "ROOT@example.com", "--password", "password123", "--database-url", db}, noEnv, &out, &errOut)
+	err = run(context.Background(), []string{"user", "create", "--email", "ROOT@example.com", "--password", "violet otter lantern 57", "--database-url", db}, noEnv, &out, &errOut)
 	if err == nil {
 		t.Error("second user with the same email: got success, want an error")
 	}

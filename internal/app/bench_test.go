@@ -38,7 +38,7 @@ func BenchmarkManagePage(b *testing.B) {
 	benchDBs(b, func(b *testing.B, db string) {
 		e := apptest.Start(b, db, nil)
 		c := e.NewClient()
-		c.Register("bench@example.com", "password123")
+		c.Register("bench@example.com", apptest.Password)
 		b.ResetTimer()
 		for b.Loop() {
 			if res := c.Get("/account/manage"); res.Status != http.StatusOK {
@@ -53,7 +53,7 @@ func BenchmarkSendPhoneCode(b *testing.B) {
 	benchDBs(b, func(b *testing.B, db string) {
 		e := apptest.Start(b, db, unthrottled)
 		c := e.NewClient()
-		c.Register("bench@example.com", "password123")
+		c.Register("bench@example.com", apptest.Password)
 		form := url.Values{"phone_number": {"+14155550132"}}
 		b.ResetTimer()
 		for b.Loop() {
@@ -71,7 +71,7 @@ func BenchmarkConfirmPhoneCode(b *testing.B) {
 	benchDBs(b, func(b *testing.B, db string) {
 		e := apptest.Start(b, db, unthrottled)
 		c := e.NewClient()
-		c.Register("bench@example.com", "password123")
+		c.Register("bench@example.com", apptest.Password)
 		i := 0
 		b.ResetTimer()
 		for b.Loop() {

@@ -48,7 +48,7 @@ func BenchmarkSendCodeProviderLatency(b *testing.B) {
 			defer func() { cancel(); <-done }()
 
 			c := e.NewClient()
-			c.Register("lat@example.com", "password123")
+			c.Register("lat@example.com", apptest.Password)
 			form := url.Values{"phone_number": {"+14155550132"}}
 			var took []time.Duration
 			b.ResetTimer()

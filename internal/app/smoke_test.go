@@ -11,7 +11,7 @@ func TestSmokeRegisterAndPhone(t *testing.T) {
 	apptest.ForEachDB(t, func(t *testing.T, db string) {
 		e := apptest.Start(t, db, nil)
 		c := e.NewClient()
-		c.Register("ann@example.com", "password123")
+		c.Register("ann@example.com", apptest.Password)
 		res := c.Get("/account/manage")
 		if res.Status != http.StatusOK {
 			t.Fatalf("got %d, want 200", res.Status)

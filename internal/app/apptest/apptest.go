@@ -15,6 +15,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -39,6 +40,10 @@ func ForEachDB(t *testing.T, fn func(t *testing.T, db string)) { t.Helper(); dbt
 // RequirePostgres skips (or on CI fails) when PostgreSQL is not configured.
 func RequirePostgres(t testing.TB) string { t.Helper(); return dbtest.RequirePostgres(t) }
 
+// Password is a password the strength rules accept, for tests that need
+// one and do not care which.
+const Password = "violet otter lantern 57"
+
 // Env is one running application.
 type Env struct {
 	T      testing.TB
@@ -51,6 +56,10 @@ type Env struct {
 	Events *EventLog
 	Log    *LogBuffer
 	DBURL  string
+
+	// PasswordHashes counts argon2id computations (hashes and
+	// verifications), so a test can assert what a request costs.
+	PasswordHashes atomic.Int64
 }
 
 // EventLog records every event published on the bus.
@@ -110,7 +119,8 @@ func Start(t testing.TB, db string, change func(*config.Config)) *Env {
 	log := slog.New(slog.NewTextHandler(e.Log, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	srv := httptest.NewUnstartedServer(nil)
 	e.Config.BaseURL = "http://" + srv.Listener.Addr().String()
-	a, err := app.New(context.Background(), e.Config, log, app.Options{Clock: e.Clock, SMS: e.SMS.Recorder, Email: e.Email.Recorder, Passwords: users.TestPasswordParams()})
+	a, err := app.New(context.Background(), e.Config, log, app.Options{Clock: e.Clock, SMS: e.SMS.Recorder, Email: e.Email.Recorder, Passwords: users.TestPasswordParams(),
+		PasswordHashed: func() { e.PasswordHashes.Add(1) }})
 	if err != nil {
 		t.Fatalf("start app: %v", err)
 	}

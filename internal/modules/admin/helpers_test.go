@@ -19,7 +19,7 @@ const (
 	adminEmail = "admin@example.com"
 	bobEmail   = "bob@example.com"
 	carolEmail = "carol@example.com"
-	testPW     = "password123"
+	testPW     = apptest.Password
 	bobPhone   = "+14155550132"
 )
 

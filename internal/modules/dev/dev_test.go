@@ -16,7 +16,7 @@ func TestDevOutboxPage(t *testing.T) {
 	apptest.ForEachDB(t, func(t *testing.T, db string) {
 		e := apptest.Start(t, db, nil)
 		c := e.NewClient()
-		c.Register("dev@example.com", "password123")
+		c.Register("dev@example.com", apptest.Password)
 		c.Post("/account/manage/send-phone-verification-code", url.Values{"phone_number": {"+14155550132"}})
 		res := c.Get("/dev/outbox")
 		if res.Status != http.StatusOK {
@@ -64,7 +64,7 @@ func TestDeliveredBodiesKeptOnlyInDevelopment(t *testing.T) {
 			e := apptest.Start(t, "sqlite", func(c *config.Config) { c.Env = tt.env })
 			// Registration queues the confirmation link (sensitive) without
 			// needing a session cookie, which production marks Secure.
-			e.NewClient().Post("/account/register", url.Values{"email": {"keep@example.com"}, "password": {"password123"}, "confirm_password": {"password123"}})
+			e.NewClient().Post("/account/register", url.Values{"email": {"keep@example.com"}, "password": {apptest.Password}, "confirm_password": {apptest.Password}})
 			e.Drain()
 			if n := e.Count(`SELECT COUNT(*) FROM outbox WHERE sensitive AND status = 'sent'`); n == 0 {
 				t.Fatal("no sensitive message was sent")

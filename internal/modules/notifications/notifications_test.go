@@ -18,7 +18,7 @@ import (
 func confirmedUser(t *testing.T, e *apptest.Env, addr string) *apptest.Client {
 	t.Helper()
 	c := e.NewClient()
-	c.Register(addr, "password123")
+	c.Register(addr, apptest.Password)
 	if res := c.Get(e.LastLink(addr)); res.Status != http.StatusOK {
 		t.Fatalf("confirm email: got %d, want 200", res.Status)
 	}
@@ -65,7 +65,7 @@ func TestNoNotificationToUnconfirmedAddress(t *testing.T) {
 	apptest.ForEachDB(t, func(t *testing.T, db string) {
 		e := apptest.Start(t, db, nil)
 		c := e.NewClient()
-		c.Register("ola@example.com", "password123") // email left unconfirmed
+		c.Register("ola@example.com", apptest.Password) // email left unconfirmed
 		before := e.Email.Count()
 		c.Post("/account/manage", url.Values{"phone_number": {"+14155550132"}})
 		if got := e.Email.Count() - before; got != 0 {

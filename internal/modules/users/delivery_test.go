@@ -41,7 +41,7 @@ func TestPhonePageShowsDeliveryState(t *testing.T) {
 				e := apptest.Start(t, db, nil)
 				e.SMS.Recorder.Err = tt.providerErr
 				c := e.NewClient()
-				c.Register("dee@example.com", "password123")
+				c.Register("dee@example.com", password)
 				if res := c.Post("/account/manage/send-phone-verification-code", url.Values{"phone_number": {"+14155550132"}}); res.Status != http.StatusSeeOther {
 					t.Fatalf("send: got %d", res.Status)
 				}
@@ -67,7 +67,7 @@ func TestSendCodeOnlyQueues(t *testing.T) {
 	apptest.ForEachDB(t, func(t *testing.T, db string) {
 		e := apptest.Start(t, db, nil)
 		c := e.NewClient()
-		c.Register("pia@example.com", "password123")
+		c.Register("pia@example.com", password)
 		if res := c.Post("/account/manage/send-phone-verification-code", url.Values{"phone_number": {"+14155550132"}}); res.Status != http.StatusSeeOther {
 			t.Fatalf("send: got %d", res.Status)
 		}

@@ -208,10 +208,10 @@ func TestPasswordChangeRevokesResetLink(t *testing.T) {
 	apptest.ForEachDB(t, func(t *testing.T, db string) {
 		e := apptest.Start(t, db, nil)
 		c := e.NewClient()
-		c.Register("max@example.com", "password123")
+		c.Register("max@example.com", password)
 		e.NewClient().Post("/account/forgot-password", url.Values{"email": {"max@example.com"}})
 		link, _ := url.Parse(e.LastLink("max@example.com"))
-		res := c.Post("/account/manage/change-password", url.Values{"current_password": {"password123"}, "new_password": {"new-password-1"}, "confirm_password": {"new-password-1"}})
+		res := c.Post("/account/manage/change-password", url.Values{"current_password": {password}, "new_password": {"new-password-1"}, "confirm_password": {"new-password-1"}})
 		if res.Status != http.StatusSeeOther {
 			t.Fatalf("change password: got %d", res.Status)
 		}
@@ -229,7 +229,7 @@ func TestPasswordChangeRevokesResetLink(t *testing.T) {
 func TestForgotPasswordCooldownIsSilent(t *testing.T) {
 	apptest.ForEachDB(t, func(t *testing.T, db string) {
 		e := apptest.Start(t, db, nil)
-		e.NewClient().Register("kim@example.com", "password123")
+		e.NewClient().Register("kim@example.com", password)
 		before := e.Email.Count()
 		var first *apptest.Response
 		for i := range 5 {
@@ -251,7 +251,7 @@ func TestChangePasswordGuessesLockOut(t *testing.T) {
 	apptest.ForEachDB(t, func(t *testing.T, db string) {
 		e := apptest.Start(t, db, nil)
 		c := e.NewClient()
-		c.Register("ray@example.com", "password123")
+		c.Register("ray@example.com", password)
 		var last int
 		for range 5 {
 			last = c.Post("/account/manage/change-password", url.Values{"current_password": {"guess-guess"}, "new_password": {"new-password-1"}, "confirm_password": {"new-password-1"}}).Status
@@ -259,7 +259,7 @@ func TestChangePasswordGuessesLockOut(t *testing.T) {
 		if last != http.StatusTooManyRequests {
 			t.Errorf("5th wrong current password: got %d, want 429", last)
 		}
-		res := c.Post("/account/manage/change-password", url.Values{"current_password": {"password123"}, "new_password": {"new-password-1"}, "confirm_password": {"new-password-1"}})
+		res := c.Post("/account/manage/change-password", url.Values{"current_password": {password}, "new_password": {"new-password-1"}, "confirm_password": {"new-password-1"}})
 		if res.Status != http.StatusTooManyRequests {
 			t.Errorf("right current password while locked: got %d, want 429", res.Status)
 		}

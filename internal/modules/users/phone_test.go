@@ -34,7 +34,7 @@ const (
 	phoneNumberA = "+14155550132"
 	phoneNumberB = "+14155550143"
 
-	phonePassword = "password123"
+	phonePassword = password
 )
 
 // phoneSignUp registers addr on a fresh client, which stays signed in.
@@ -485,7 +485,7 @@ func TestPerIPCapGroupsIPv6By64(t *testing.T) {
 		})
 		send := func(i int, from string) int {
 			c := e.NewClient()
-			c.Register("v6-"+strconv.Itoa(i)+"@example.com", "password123")
+			c.Register("v6-"+strconv.Itoa(i)+"@example.com", password)
 			req, _ := http.NewRequest(http.MethodPost, e.URL+"/account/manage/send-phone-verification-code",
 				strings.NewReader(url.Values{"phone_number": {"+1415555" + strconv.Itoa(1000+i)}}.Encode()))
 			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")

@@ -76,7 +76,7 @@ func TestRegistrationCapPerNetwork(t *testing.T) {
 	apptest.ForEachDB(t, func(t *testing.T, db string) {
 		e := apptest.Start(t, db, func(c *config.Config) { c.RegistrationsPerIP = 3 })
 		register := func(i int) *apptest.Response {
-			return e.NewClient().Post("/account/register", url.Values{"email": {"r" + strconv.Itoa(i) + "@example.com"}, "password": {"password123"}, "confirm_password": {"password123"}})
+			return e.NewClient().Post("/account/register", url.Values{"email": {"r" + strconv.Itoa(i) + "@example.com"}, "password": {password}, "confirm_password": {password}})
 		}
 		for i := range 3 {
 			if res := register(i); res.Status != http.StatusSeeOther {

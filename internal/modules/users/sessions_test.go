@@ -13,7 +13,7 @@ func TestExpiredSessionsAreDropped(t *testing.T) {
 	apptest.ForEachDB(t, func(t *testing.T, db string) {
 		e := apptest.Start(t, db, nil)
 		old := e.NewClient()
-		old.Register("sam@example.com", "password123")
+		old.Register("sam@example.com", password)
 		e.Clock.Advance(13 * time.Hour) // past the 12 h browser-session lifetime
 		if res := old.Get("/account/manage"); res.Status != http.StatusSeeOther {
 			t.Errorf("expired session: got %d, want 303 to sign in", res.Status)
@@ -21,7 +21,7 @@ func TestExpiredSessionsAreDropped(t *testing.T) {
 		if n := e.Count(`SELECT COUNT(*) FROM sessions`); n != 1 {
 			t.Fatalf("sessions before the next sign-in: got %d, want 1", n)
 		}
-		e.NewClient().Login("sam@example.com", "password123")
+		e.NewClient().Login("sam@example.com", password)
 		if n := e.Count(`SELECT COUNT(*) FROM sessions`); n != 1 {
 			t.Errorf("sessions after signing in again: got %d, want 1 (the new one)", n)
 		}

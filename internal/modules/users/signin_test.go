@@ -227,7 +227,7 @@ func TestLogout(t *testing.T) {
 func TestParallelGuessesHitTheLockout(t *testing.T) {
 	apptest.ForEachDB(t, func(t *testing.T, db string) {
 		e := apptest.Start(t, db, nil)
-		e.NewClient().Register("liv@example.com", "password123")
+		e.NewClient().Register("liv@example.com", password)
 		const n = 30
 		var wg sync.WaitGroup
 		var mu sync.Mutex
@@ -246,7 +246,7 @@ func TestParallelGuessesHitTheLockout(t *testing.T) {
 		if codes[http.StatusUnprocessableEntity] > 5 || codes[http.StatusTooManyRequests] < n-5 || codes[http.StatusTooManyRequests]+codes[http.StatusUnprocessableEntity] != n {
 			t.Errorf("answers: got %v, want at most 5×422 and the rest 429 (5 guesses checked at most)", codes)
 		}
-		res := e.NewClient().Post("/account/login", url.Values{"email": {"liv@example.com"}, "password": {"password123"}})
+		res := e.NewClient().Post("/account/login", url.Values{"email": {"liv@example.com"}, "password": {password}})
 		if res.Status != http.StatusTooManyRequests {
 			t.Errorf("right password after the burst: got %d, want 429", res.Status)
 		}
@@ -258,19 +258,19 @@ func TestParallelGuessesHitTheLockout(t *testing.T) {
 func TestSignInFailureCapPerNetwork(t *testing.T) {
 	apptest.ForEachDB(t, func(t *testing.T, db string) {
 		e := apptest.Start(t, db, func(c *config.Config) { c.SignInFailuresPerIP = 5 })
-		e.NewClient().Register("real@example.com", "password123")
+		e.NewClient().Register("real@example.com", password)
 		for i := range 5 { // one guess each at five accounts, some of which do not exist
 			res := e.NewClient().Post("/account/login", url.Values{"email": {"user" + strconv.Itoa(i) + "@example.com"}, "password": {"Summer2026!"}})
 			if res.Status != http.StatusUnprocessableEntity {
 				t.Fatalf("guess %d: got %d, want 422", i+1, res.Status)
 			}
 		}
-		res := e.NewClient().Post("/account/login", url.Values{"email": {"real@example.com"}, "password": {"password123"}})
+		res := e.NewClient().Post("/account/login", url.Values{"email": {"real@example.com"}, "password": {password}})
 		if res.Status != http.StatusTooManyRequests || res.Header.Get("Retry-After") != "900" {
 			t.Errorf("sign-in after 5 failures from the network: got %d Retry-After %q, want 429 and 900", res.Status, res.Header.Get("Retry-After"))
 		}
 		e.Clock.Advance(15*time.Minute + time.Second)
-		e.NewClient().Login("real@example.com", "password123")
+		e.NewClient().Login("real@example.com", password)
 	})
 }
 
@@ -305,9 +305,9 @@ func TestSignInFailureCapHoldsForABurst(t *testing.T) {
 func TestCorrectPasswordWithoutSessionIsNoFailure(t *testing.T) {
 	apptest.ForEachDB(t, func(t *testing.T, db string) {
 		e := apptest.Start(t, db, func(c *config.Config) { c.RequireConfirmedEmail = true })
-		e.NewClient().Post("/account/register", url.Values{"email": {"uma@example.com"}, "password": {"password123"}, "confirm_password": {"password123"}})
+		e.NewClient().Post("/account/register", url.Values{"email": {"uma@example.com"}, "password": {password}, "confirm_password": {password}})
 		for i := range 7 {
-			res := e.NewClient().Post("/account/login", url.Values{"email": {"uma@example.com"}, "password": {"password123"}})
+			res := e.NewClient().Post("/account/login", url.Values{"email": {"uma@example.com"}, "password": {password}})
 			if res.Status != http.StatusForbidden {
 				t.Fatalf("unconfirmed sign-in %d: got %d, want 403", i+1, res.Status)
 			}
@@ -315,7 +315,7 @@ func TestCorrectPasswordWithoutSessionIsNoFailure(t *testing.T) {
 		if res := e.NewClient().Get(e.LastLink("uma@example.com")); res.Status != http.StatusOK {
 			t.Fatalf("confirm: got %d", res.Status)
 		}
-		e.NewClient().Login("uma@example.com", "password123")
+		e.NewClient().Login("uma@example.com", password)
 	})
 }
 
@@ -324,15 +324,15 @@ func TestCorrectPasswordWithoutSessionIsNoFailure(t *testing.T) {
 func TestLeftoverFailureCountLocksThenClears(t *testing.T) {
 	apptest.ForEachDB(t, func(t *testing.T, db string) {
 		e := apptest.Start(t, db, nil)
-		e.NewClient().Register("ivy@example.com", "password123")
+		e.NewClient().Register("ivy@example.com", password)
 		if _, err := e.App.DB.Exec(`UPDATE users SET failed_sign_ins = 5`); err != nil {
 			t.Fatal(err)
 		}
-		res := e.NewClient().Post("/account/login", url.Values{"email": {"ivy@example.com"}, "password": {"password123"}})
+		res := e.NewClient().Post("/account/login", url.Values{"email": {"ivy@example.com"}, "password": {password}})
 		if res.Status != http.StatusTooManyRequests || res.Header.Get("Retry-After") != "900" {
 			t.Errorf("with 5 leftover failures: got %d Retry-After %q, want 429 and 900", res.Status, res.Header.Get("Retry-After"))
 		}
 		e.Clock.Advance(15*time.Minute + time.Second)
-		e.NewClient().Login("ivy@example.com", "password123")
+		e.NewClient().Login("ivy@example.com", password)
 	})
 }

@@ -47,6 +47,10 @@ type Deps struct {
 	Secret    []byte          // app secret; keys for codes are derived from it
 	Passwords password.Params // argon2id cost; zero means password.Default
 	Metrics   metrics.Users   // counts sign-ins and phone codes; nil counts nothing
+
+	// PasswordHashed, when set, is called for every argon2id hash or
+	// verification (tests count the work a request costs).
+	PasswordHashed func()
 }
 
 // Module is the Users module.
@@ -78,9 +82,10 @@ func New(d Deps) (*Module, error) {
 		Store: st, Sessions: sessions, Outbox: d.Outbox, Bus: d.Bus,
 		Limits: &ratelimit.Limiter{DB: d.DB, Clock: d.Clock}, Clock: d.Clock, Log: d.Log, Phones: phones,
 		Passwords: d.Passwords, CodeKey: secrets.Derive(d.Secret, "phone verification codes"), BaseURL: c.BaseURL, Metrics: d.Metrics,
+		PasswordHashed: d.PasswordHashed,
 		Policy: account.Policy{
 			RequireConfirmedEmail: c.RequireConfirmedEmail, RegistrationsPerIP: c.RegistrationsPerIP, SignInFailuresPerIP: c.SignInFailuresPerIP,
-			EmailTokenTTL: c.EmailTokenTTL, EmailResendCooldown: c.EmailResendCooldown,
+			PasswordResetsPerIP: c.PasswordResetsPerIP, EmailTokenTTL: c.EmailTokenTTL, EmailResendCooldown: c.EmailResendCooldown,
 			PhoneCodeTTL: c.PhoneCodeTTL, PhoneResendCooldown: c.PhoneResendCooldown, PhoneMaxAttempts: c.PhoneMaxAttempts,
 			PhoneSendsPerNumber: c.PhoneSendsPerNumber, PhoneSendsPerIP: c.PhoneSendsPerIP,
 			PhoneLockout: account.Lockout{Failures: c.PhoneLockout.Failures, Window: c.PhoneLockout.Window, Duration: c.PhoneLockout.Duration},

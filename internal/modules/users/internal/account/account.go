@@ -58,6 +58,7 @@ type Policy struct {
 	RequireConfirmedEmail bool
 	RegistrationsPerIP    int // per hour, 0 = no cap
 	SignInFailuresPerIP   int // per 15 minutes, 0 = no cap
+	PasswordResetsPerIP   int // reset-link submissions per 15 minutes, 0 = no cap
 	EmailTokenTTL         time.Duration
 	EmailResendCooldown   time.Duration
 
@@ -84,6 +85,10 @@ type Deps struct {
 	BaseURL   string        // for links in emails and the SMS autofill line
 	Metrics   metrics.Users // counts sign-ins, codes sent and confirmations; nil counts nothing
 	Policy    Policy
+
+	// PasswordHashed, when set, is called for every argon2id computation (a
+	// hash or a verification): tests count what a request costs with it.
+	PasswordHashed func()
 }
 
 // Service runs the use cases.
@@ -156,10 +161,11 @@ const (
 	ReasonPhoneLocked                         // phone verification is locked after wrong codes
 	ReasonNumberCap                           // too many codes to this number
 	ReasonNetworkCap                          // too many codes from this network
+	ReasonPasswordResets                      // too many password resets from one network
 )
 
 var reasonNames = [...]string{"", "network sign-ins", "account locked", "account locked now", "password locked", "password locked now",
-	"registrations", "email cooldown", "phone cooldown", "phone locked", "number cap", "network cap"}
+	"registrations", "email cooldown", "phone cooldown", "phone locked", "number cap", "network cap", "password resets"}
 
 // String names the reason for logs.
 func (r Reason) String() string {

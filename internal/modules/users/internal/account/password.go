@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"time"
 
 	"github.com/simplemodule-go/simplemodule/internal/modules/users/contracts"
 	"github.com/simplemodule-go/simplemodule/internal/modules/users/internal/store"
@@ -17,7 +18,7 @@ func (s *Service) ChangePassword(ctx context.Context, userID, current, newPW, co
 	if err != nil {
 		return err
 	}
-	if err := checkNewPassword(newPW, confirm); err != nil {
+	if err := checkNewPassword(newPW, confirm, acct.Email); err != nil {
 		return err
 	}
 	if err := s.reauthenticate(ctx, acct, current, c); err != nil {
@@ -79,17 +80,39 @@ func (s *Service) sendPasswordReset(ctx context.Context, acct store.Account, a a
 		TTL: passwordResetTTL, Path: "/account/reset-password", Template: mailResetPassword, Audit: &a})
 }
 
+// passwordResetWindow is the window of the per-network cap on reset
+// submissions (Policy.PasswordResetsPerIP).
+const passwordResetWindow = 15 * time.Minute
+
 // ResetPassword consumes a reset link's token and sets the new password;
-// every session of the user ends. Errors: an InputError, the token errors.
+// every session of the user ends. Errors: a ThrottledError, the token
+// errors, an InputError.
+//
+// The form is anonymous and argon2id is deliberately slow, so nothing
+// expensive happens before the link is known to be live: each network
+// gets PasswordResetsPerIP submissions per window, the token is read
+// (not consumed) before the new password is checked or hashed, and only
+// then consumed inside the change's transaction, where a guarded update
+// keeps it single-use however many requests race for it.
 func (s *Service) ResetPassword(ctx context.Context, userID, code, newPW, confirm string, c Client) error {
-	if err := checkNewPassword(newPW, confirm); err != nil {
+	wait, err := s.Limits.Take(context.WithoutCancel(ctx), "reset-password", c.RateKey, s.Policy.PasswordResetsPerIP, passwordResetWindow)
+	if err != nil {
 		return err
+	}
+	if wait > 0 {
+		return throttled(ReasonPasswordResets, wait)
 	}
 	acct, err := s.Store.AccountByID(ctx, userID)
 	if errors.Is(err, store.ErrNotFound) {
 		return ErrTokenInvalid
 	}
 	if err != nil {
+		return err
+	}
+	if err := s.Store.CheckToken(ctx, s.Store.DB, acct.ID, purposeReset, acct.Email, code); err != nil {
+		return err
+	}
+	if err := checkNewPassword(newPW, confirm, acct.Email); err != nil {
 		return err
 	}
 	hash := s.hashPassword(newPW)

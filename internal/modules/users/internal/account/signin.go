@@ -34,7 +34,7 @@ func (s *Service) Register(ctx context.Context, addr, pw, confirm string, c Clie
 	if err := checkEmail(addr); err != nil {
 		return Registered{}, err
 	}
-	if err := checkNewPassword(pw, confirm); err != nil {
+	if err := checkNewPassword(pw, confirm, addr); err != nil {
 		return Registered{}, err
 	}
 	wait, err := s.Limits.Take(ctx, "register", c.RateKey, s.Policy.RegistrationsPerIP, registrationWindow)
@@ -66,7 +66,7 @@ func (s *Service) CreateUser(ctx context.Context, addr, pw string, roles []strin
 	if err := checkEmail(addr); err != nil {
 		return store.Account{}, err
 	}
-	if err := checkNewPassword(pw, pw); err != nil {
+	if err := checkNewPassword(pw, pw, addr); err != nil {
 		return store.Account{}, err
 	}
 	return s.create(ctx, addr, s.hashPassword(pw), true, roles, audit{Action: "user.created", Detail: "command line"}, false)

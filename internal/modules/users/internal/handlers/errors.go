@@ -76,6 +76,8 @@ func throttleMessage(reason account.Reason) string {
 		return "Too many codes were sent to this number in the last hour."
 	case account.ReasonNetworkCap:
 		return "Too many codes were requested from your network in the last hour."
+	case account.ReasonPasswordResets:
+		return "Too many password resets from your network."
 	}
 	return "Too many attempts."
 }
