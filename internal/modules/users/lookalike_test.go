@@ -97,3 +97,23 @@ func TestLookAlikeEmailsRefusedWithReason(t *testing.T) {
 		}
 	})
 }
+
+// A look-alike spelling of a taken address is taken too when an account
+// moves to it: no link goes out, as for the plain spelling.
+func TestChangeEmailToLookAlikeOfTakenAddress(t *testing.T) {
+	apptest.ForEachDB(t, func(t *testing.T, db string) {
+		e := apptest.Start(t, db, nil)
+		e.NewClient().Register("ann@example.com", password)
+		bob := e.NewClient()
+		bob.Register("bob@example.com", password)
+		before := e.Email.Count()
+
+		changeEmail(t, bob, "ＡＮＮ@example.com") // 303, as for any address
+		if got := e.Email.Count(); got != before {
+			t.Errorf("emails: got %d, want %d (none to a look-alike of a taken address)", got, before)
+		}
+		if addr, _ := profileEmail(t, bob); addr != "bob@example.com" {
+			t.Errorf("bob's email: got %q, want bob@example.com", addr)
+		}
+	})
+}
