@@ -7,6 +7,12 @@
 // casefold idea of Unicode TR #31: what a person reads as the same address
 // gets the same comparison form, and what a person cannot read reliably is
 // refused rather than guessed at.
+//
+// golang.org/x/text/secure/precis (UsernameCaseMapped) was the other
+// candidate: it maps only width and uses NFC, so mathematical letters and
+// ligatures (𝐚, ﬀ) would stay distinct from a, ff, and it has no
+// mixed-script rule; NFKC with case folding plus the TS #39 check here
+// covers both.
 package emailaddr
 
 import (
