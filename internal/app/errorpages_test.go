@@ -9,6 +9,18 @@ import (
 	"github.com/simplemodule-go/simplemodule/internal/app/apptest"
 )
 
+// signedIn creates an account (an administrator when admin) with a
+// confirmed email and returns a client signed in to it.
+func signedIn(t *testing.T, e *apptest.Env, addr string, admin bool) *apptest.Client {
+	t.Helper()
+	if _, err := e.App.Users.CreateUser(context.Background(), addr, password, admin); err != nil {
+		t.Fatalf("create %s: %v", addr, err)
+	}
+	c := e.NewClient()
+	c.Login(addr, password)
+	return c
+}
+
 // wantErrorPage fails unless res is the styled error page with status and
 // a link home (and, for a signed-in visitor, to their account).
 func wantErrorPage(t *testing.T, res *apptest.Response, status int, signedIn bool) {
@@ -37,8 +49,7 @@ func TestNotFoundPage(t *testing.T) {
 	apptest.ForEachDB(t, func(t *testing.T, db string) {
 		e := apptest.Start(t, db, nil)
 		anon := e.NewClient()
-		ann := e.NewClient()
-		ann.Register("ann@example.com", password)
+		ann := signedIn(t, e, "ann@example.com", false)
 
 		tests := []struct {
 			name     string
@@ -66,8 +77,7 @@ func TestNotFoundPage(t *testing.T) {
 func TestMethodNotAllowedPage(t *testing.T) {
 	apptest.ForEachDB(t, func(t *testing.T, db string) {
 		e := apptest.Start(t, db, nil)
-		ann := e.NewClient()
-		ann.Register("ann@example.com", password)
+		ann := signedIn(t, e, "ann@example.com", false)
 
 		tests := []struct {
 			name      string
@@ -100,15 +110,11 @@ func TestMethodNotAllowedPage(t *testing.T) {
 func TestGetOfPostRouteRedirects(t *testing.T) {
 	apptest.ForEachDB(t, func(t *testing.T, db string) {
 		e := apptest.Start(t, db, nil)
-		if _, err := e.App.Users.CreateUser(context.Background(), "admin@example.com", password, true); err != nil {
-			t.Fatal(err)
-		}
 		bob, err := e.App.Users.CreateUser(context.Background(), "bob@example.com", password, false)
 		if err != nil {
 			t.Fatal(err)
 		}
-		c := e.NewClient()
-		c.Login("admin@example.com", password)
+		c := signedIn(t, e, "admin@example.com", true)
 
 		// The reported case: a wrong code answers 422 at the POST's address.
 		if res := c.Post("/account/manage/confirm-phone-number", apptest.Form("phone_number", "+14155550132", "code", "000000")); res.Status != http.StatusUnprocessableEntity {
@@ -143,11 +149,7 @@ func TestGetOfPostRouteRedirects(t *testing.T) {
 func TestEveryPostOnlyRouteHasAPage(t *testing.T) {
 	apptest.ForEachDB(t, func(t *testing.T, db string) {
 		e := apptest.Start(t, db, nil)
-		if _, err := e.App.Users.CreateUser(context.Background(), "admin@example.com", password, true); err != nil {
-			t.Fatal(err)
-		}
-		c := e.NewClient()
-		c.Login("admin@example.com", password)
+		c := signedIn(t, e, "admin@example.com", true)
 		hasGet := map[string]bool{}
 		var posts []string
 		for _, reg := range e.App.Registries() {
@@ -179,8 +181,7 @@ func TestEveryPostOnlyRouteHasAPage(t *testing.T) {
 func TestServerErrorPageShowsRequestID(t *testing.T) {
 	apptest.ForEachDB(t, func(t *testing.T, db string) {
 		e := apptest.Start(t, db, nil)
-		ann := e.NewClient()
-		ann.Register("ann@example.com", password)
+		ann := signedIn(t, e, "ann@example.com", false)
 		// With the database gone, loading the session fails: a 500.
 		e.App.DB.Close()
 

@@ -42,15 +42,11 @@ var patternWildcard = regexp.MustCompile(`\{[^}$]*\}`)
 func TestInputGateEveryRoute(t *testing.T) {
 	apptest.ForEachDB(t, func(t *testing.T, db string) {
 		e := apptest.Start(t, db, nil)
-		if _, err := e.App.Users.CreateUser(context.Background(), "admin@example.com", password, true); err != nil {
-			t.Fatal(err)
-		}
 		bob, err := e.App.Users.CreateUser(context.Background(), "bob@example.com", password, false)
 		if err != nil {
 			t.Fatal(err)
 		}
-		c := e.NewClient()
-		c.Login("admin@example.com", password)
+		c := signedIn(t, e, "admin@example.com", true)
 		before := storedState(e)
 
 		send := func(method, target, body string) *apptest.Response {
@@ -141,8 +137,7 @@ func TestInputGateEveryRoute(t *testing.T) {
 func TestInputGateExamples(t *testing.T) {
 	apptest.ForEachDB(t, func(t *testing.T, db string) {
 		e := apptest.Start(t, db, nil)
-		ann := e.NewClient()
-		ann.Register("ann@example.com", password)
+		ann := signedIn(t, e, "ann@example.com", false)
 
 		tests := []struct {
 			name   string
