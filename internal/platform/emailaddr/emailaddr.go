@@ -138,8 +138,9 @@ func foldStable(s string) (string, error) {
 // control characters (NUL included), format characters (category Cf: zero
 // width space, joiners, BOM, bidi controls, soft hyphen), the other
 // default-ignorables (Hangul fillers, variation selectors, combining
-// grapheme joiner), private use, surrogates and unassigned code points (an
-// unassigned code point may later gain a normalisation that moves it).
+// grapheme joiner), private use, surrogates, unassigned code points (an
+// unassigned code point may later gain a normalisation that moves it) and
+// U+FFFD, so no comparison form holds the replacement character.
 func checkVisible(s string) error {
 	for i, r := range s {
 		switch {
@@ -147,7 +148,8 @@ func checkVisible(s string) error {
 			unicode.Is(unicode.Other_Default_Ignorable_Code_Point, r),
 			unicode.Is(unicode.Variation_Selector, r):
 			return fmt.Errorf("%w: U+%04X at byte %d", ErrInvisible, r, i)
-		case unicode.Is(unicode.Co, r), unicode.Is(unicode.Cs, r), !assigned(r):
+		case unicode.Is(unicode.Co, r), unicode.Is(unicode.Cs, r), !assigned(r),
+			r == utf8.RuneError: // U+FFFD stands for text already lost
 			return fmt.Errorf("%w: U+%04X at byte %d is not a character", ErrInvalid, r, i)
 		}
 	}

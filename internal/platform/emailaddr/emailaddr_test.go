@@ -73,6 +73,7 @@ func TestNormalizeRefuses(t *testing.T) {
 		{name: "NUL", in: "vic\x00tim@example.com", want: ErrInvisible},
 		{name: "newline inside", in: "ann\n@example.com", want: ErrInvisible},
 		{name: "invalid UTF-8", in: "ann\xff@example.com", want: ErrInvalid},
+		{name: "replacement character", in: "ann\ufffd@example.com", want: ErrInvalid},
 		{name: "private use", in: "ann\ue000@example.com", want: ErrInvalid},
 		{name: "unassigned code point", in: "ann\u0378@example.com", want: ErrInvalid},
 		{name: "empty", in: "   ", want: ErrInvalid},

@@ -64,12 +64,15 @@ type Queryer = database.Queryer
 // lower-case form: the account pages refuse such an address before it is
 // stored, and the old form still finds a row stored before these rules,
 // while it can never equal a normalised address (it holds an invisible
-// character, mixed scripts or a syntax Normalize does not produce).
+// character, mixed scripts or a syntax Normalize does not produce). NUL and
+// invalid UTF-8 become U+FFFD there, which PostgreSQL accepts and no
+// normalised address contains.
 func NormalizeEmail(email string) string {
 	if normalized, err := emailaddr.Normalize(email); err == nil {
 		return normalized
 	}
-	return strings.ToLower(strings.TrimSpace(email))
+	legacy := strings.ToLower(strings.TrimSpace(email))
+	return strings.ReplaceAll(strings.ToValidUTF8(legacy, "\uFFFD"), "\x00", "\uFFFD")
 }
 
 func ms(t time.Time) int64 { return t.UnixMilli() }
