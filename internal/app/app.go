@@ -153,13 +153,17 @@ func build(ctx context.Context, db *database.DB, cfg config.Config, log *slog.Lo
 	var h http.Handler = metrics.Route(kit.Unmatched(mux, regs...)) // tells m.Middleware the pattern that matched
 	h = um.Authenticate(h)
 	h = kit.InputGate(h) // before anything reads the database: NUL and invalid UTF-8 never reach a query
-	h = web.CrossOrigin(h)
+	h = web.CrossOrigin(h, func(w http.ResponseWriter, r *http.Request) {
+		kit.Error(w, r, http.StatusForbidden, "This form was sent from another site, so it was refused. Go back to the page and send it again.")
+	})
 	var hsts web.HSTS // never in development: it would pin localhost to https
 	if cfg.Production() {
 		hsts = web.HSTS{MaxAge: cfg.HSTSMaxAge, Preload: cfg.HSTSPreload}
 	}
 	h = web.SecurityHeaders(hsts, h)
-	h = web.Logging(log, h)
+	h = web.Logging(log, h, func(w http.ResponseWriter, r *http.Request) {
+		kit.Error(w, r, http.StatusInternalServerError, "Something went wrong on our side. Try again in a moment.")
+	})
 	h = m.Middleware(h)
 	return &App{DB: db, Bus: bus, Outbox: ob, Users: um, Handler: h, Metrics: m, registry: regs}, nil
 }

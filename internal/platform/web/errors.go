@@ -56,7 +56,11 @@ var errorMessages = map[int]string{
 // real page: a browser's background request (a favicon, say) must not
 // swallow it.
 func (k *Kit) Error(w http.ResponseWriter, r *http.Request, status int, message string) {
-	k.errorPage(w, r, errorPage{Status: status, Message: message})
+	e := errorPage{Status: status, Message: message}
+	if status >= http.StatusInternalServerError {
+		e.RequestID = RequestID(r.Context()) // so a user can quote it
+	}
+	k.errorPage(w, r, e)
 }
 
 func (k *Kit) errorPage(w http.ResponseWriter, r *http.Request, e errorPage) {

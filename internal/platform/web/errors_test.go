@@ -69,7 +69,7 @@ func TestServerErrorPage(t *testing.T) {
 	k := testKit(t, &logs)
 	h := Logging(k.Log, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		k.ServerError(w, r, errors.New("pq: secret internal detail"))
-	}))
+	}), nil)
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest("GET", "/x", nil))
 	if rec.Code != http.StatusInternalServerError {
@@ -123,5 +123,31 @@ func TestErrorPageViewer(t *testing.T) {
 func TestPlatformRegistryValid(t *testing.T) {
 	if problems := Validate(Platform()); len(problems) != 0 {
 		t.Errorf("got problems %v, want none", problems)
+	}
+}
+
+// A panic and a cross-origin refusal answer with the styled page too.
+func TestPanicAndCrossOriginPages(t *testing.T) {
+	var logs bytes.Buffer
+	k := testKit(t, &logs)
+	panicking := Logging(k.Log, http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic("boom") }),
+		func(w http.ResponseWriter, r *http.Request) { k.Error(w, r, http.StatusInternalServerError, "Something went wrong.") })
+	rec := httptest.NewRecorder()
+	panicking.ServeHTTP(rec, httptest.NewRequest("GET", "/x", nil))
+	if rec.Code != http.StatusInternalServerError || !strings.Contains(rec.Body.String(), `data-testid="error-page"`) {
+		t.Errorf("panic: got %d %q, want 500 with the styled page", rec.Code, rec.Body.String())
+	}
+	if i := strings.Index(rec.Body.String(), `data-testid="request-id">`); i < 0 {
+		t.Errorf("panic page: no request id shown")
+	} else if id := rec.Body.String()[i+len(`data-testid="request-id">`):][:16]; !strings.Contains(logs.String(), "request_id="+id) {
+		t.Errorf("panic page: request id %q not in the log %q", id, logs.String())
+	}
+	refusing := CrossOrigin(http.NotFoundHandler(), func(w http.ResponseWriter, r *http.Request) { k.Error(w, r, http.StatusForbidden, "Refused.") })
+	req := httptest.NewRequest("POST", "/x", nil)
+	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	rec = httptest.NewRecorder()
+	refusing.ServeHTTP(rec, req)
+	if rec.Code != http.StatusForbidden || !strings.Contains(rec.Body.String(), `data-testid="error-page"`) {
+		t.Errorf("cross-origin: got %d %q, want 403 with the styled page", rec.Code, rec.Body.String())
 	}
 }

@@ -45,10 +45,11 @@ func (s *StatusWriter) Write(b []byte) (int, error) {
 // Unwrap lets http.ResponseController reach the underlying writer.
 func (s *StatusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
-// Logging gives each request an id, recovers panics as 500s and writes one
-// log record per request (method, path, status, duration — never bodies,
+// Logging gives each request an id, recovers panics as 500s (answered by
+// failed, the styled error page; plain text when nil) and writes one log
+// record per request (method, path, status, duration — never bodies,
 // cookies or query strings, which can hold tokens).
-func Logging(log *slog.Logger, next http.Handler) http.Handler {
+func Logging(log *slog.Logger, next http.Handler, failed http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b := make([]byte, 8)
 		rand.Read(b)
@@ -63,7 +64,11 @@ func Logging(log *slog.Logger, next http.Handler) http.Handler {
 				}
 				log.ErrorContext(ctx, "panic", "request_id", id, "panic", p)
 				if sw.Status == 0 {
-					http.Error(sw, "Something went wrong on our side.", http.StatusInternalServerError)
+					if failed != nil {
+						failed(sw, r.WithContext(ctx))
+					} else {
+						http.Error(sw, "Something went wrong on our side.", http.StatusInternalServerError)
+					}
 				}
 			}
 			log.InfoContext(ctx, "request", "method", r.Method, "path", r.URL.Path, "status", sw.Status,
@@ -119,10 +124,13 @@ func SecurityHeaders(hsts HSTS, next http.Handler) http.Handler {
 }
 
 // CrossOrigin refuses non-safe cross-origin browser requests with 403.
-func CrossOrigin(next http.Handler) http.Handler {
+func CrossOrigin(next http.Handler, refuse http.HandlerFunc) http.Handler {
 	cop := http.NewCrossOriginProtection()
-	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		http.Error(w, "Cross-origin request refused.", http.StatusForbidden)
-	}))
+	if refuse == nil {
+		refuse = func(w http.ResponseWriter, r *http.Request) {
+			http.Error(w, "Cross-origin request refused.", http.StatusForbidden)
+		}
+	}
+	cop.SetDenyHandler(refuse)
 	return cop.Handler(next)
 }
