@@ -52,11 +52,24 @@ func TestPhoneVerificationInBrowser(t *testing.T) {
 	)
 
 	b.do("open the register page", chromedp.Navigate(e.URL+"/account/register"), chromedp.WaitVisible(testID("email")))
-	b.submit("register", "/account/manage",
+	// Signing up signs nobody in (that would tell a new address from a
+	// taken one): check your email, confirm, then sign in.
+	b.submit("register", "/account/login",
 		chromedp.SendKeys(testID("email"), email),
 		chromedp.SendKeys(testID("password"), password),
 		chromedp.SendKeys(testID("confirm-password"), password),
 		chromedp.Click(testID("register-submit")),
+	)
+	if got := b.text("flash"); !strings.Contains(got, "Check your email") {
+		t.Errorf("after sign-up the flash says %q, want it to say to check the email", got)
+	}
+	b.submit("open the confirmation link", "/account/confirm-email", chromedp.Navigate(e.URL+e.LastLink(email)))
+	b.wantText("confirm-result", "Thank you for confirming your email")
+	b.submit("go to the profile, which asks to sign in", "/account/login", chromedp.Click(chromedp.CSS(`a.button[href="/account/manage"]`)))
+	b.submit("sign in", "/account/manage",
+		chromedp.SendKeys(testID("email"), email),
+		chromedp.SendKeys(testID("password"), password),
+		chromedp.Click(testID("login-submit")),
 	)
 	if got := b.text("nav-manage"); got != email {
 		t.Fatalf("after sign-up the header shows %q, want the signed-in address %q", got, email)

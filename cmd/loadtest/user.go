@@ -44,7 +44,8 @@ func phoneNumber(i int) string {
 
 // Success of every form the tool posts is 303 to one of these paths.
 const (
-	pathAfterSignUp = "/account/manage"
+	pathAfterSignUp = "/account/login"
+	pathAfterSignIn = "/account/manage"
 	pathAfterPhone  = "/account/manage/phone"
 )
 
@@ -110,8 +111,8 @@ func (u *virtualUser) post(ctx context.Context, timeout time.Duration, path stri
 	return resp.StatusCode, resp.Header.Get("Location"), err
 }
 
-// signUp registers the account, which also signs it in (the session cookie
-// lands in the jar).
+// signUp registers the account, then signs in (signing up signs nobody
+// in), so the session cookie lands in the jar.
 func (u *virtualUser) signUp(ctx context.Context, timeout time.Duration) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -123,6 +124,13 @@ func (u *virtualUser) signUp(ctx context.Context, timeout time.Duration) error {
 	}
 	if kind := outcome(status, location, pathAfterSignUp); kind != "" {
 		return fmt.Errorf("sign up %s: %s", u.email, kind)
+	}
+	status, location, err = u.post(ctx, timeout, "/account/login", url.Values{"email": {u.email}, "password": {u.password}})
+	if err != nil {
+		return fmt.Errorf("sign in %s: %w", u.email, err)
+	}
+	if kind := outcome(status, location, pathAfterSignIn); kind != "" {
+		return fmt.Errorf("sign in %s: %s", u.email, kind)
 	}
 	return nil
 }

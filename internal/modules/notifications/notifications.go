@@ -1,7 +1,8 @@
 // Package notifications is the Notifications module: it listens to the
 // Users module's events (through users/contracts only) and owns every
 // security notice — email, password or phone changed, re-verification
-// forced — sent by email through the outbox, in the change's transaction.
+// forced, someone signing up with a taken address — sent by email through
+// the outbox, in the change's transaction.
 package notifications
 
 import (
@@ -94,6 +95,19 @@ If you did not do this, reset your password at once: {{.Link}}
 		HTML: `<p>The password of your SimpleModule account was changed, and other devices were signed out.</p>
 <p>If you did not do this, <a href="{{.Link}}">reset your password</a> at once.</p>`,
 	}
+	mailRegistrationAttempted = email.Template{
+		Subject: "Someone tried to sign up with your email address",
+		Text: `Someone (perhaps you) tried to create a SimpleModule account with this email address, which already has one. No new account was created, and your account was not changed.
+
+If it was you, sign in: {{.Link}}/account/login
+Forgot your password? Reset it: {{.Link}}/account/forgot-password
+
+If it was not you, ignore this message.
+`,
+		HTML: `<p>Someone (perhaps you) tried to create a SimpleModule account with this email address, which already has one. No new account was created, and your account was not changed.</p>
+<p>If it was you, <a href="{{.Link}}/account/login">sign in</a>. Forgot your password? <a href="{{.Link}}/account/forgot-password">Reset it</a>.</p>
+<p>If it was not you, ignore this message.</p>`,
+	}
 	mailEmailReverify = email.Template{
 		Subject: "Please verify your email address again",
 		Text: `An administrator has asked you to verify the email address of your SimpleModule account again.
@@ -135,6 +149,13 @@ func (m *Module) handle(ctx context.Context, tx *sql.Tx, ev any) error {
 		return m.send(ctx, tx, e.OldEmail, mailEmailChanged, data{Old: e.OldEmail, New: e.NewEmail})
 	case contracts.PasswordChanged:
 		return m.toConfirmed(ctx, tx, e.UserID, mailPasswordChanged, func() data { return data{Link: m.d.BaseURL + "/account/forgot-password"} })
+	case contracts.RegistrationAttempted:
+		// Written even to an unconfirmed address: it is the address the
+		// person signing up asked us to write to, as a new account's
+		// confirmation link would be, and the person who registered it
+		// first may not be its owner — the owner can take it back with a
+		// reset link.
+		return m.send(ctx, tx, e.Email, mailRegistrationAttempted, data{Link: m.d.BaseURL})
 	case contracts.EmailReverificationForced:
 		// The address was confirmed until a moment ago: it is the right
 		// place to say what happened and where to go next.

@@ -34,7 +34,7 @@ func TestUseCasesFeedMetrics(t *testing.T) {
 		got := scrape(t, e)
 		for _, want := range []string{
 			`simplemodule_signins_total{outcome="bad_credentials"} 2`,
-			`simplemodule_signins_total{outcome="succeeded"} 1`,
+			`simplemodule_signins_total{outcome="succeeded"} 2`, // the sign-in after sign-up, then other's
 			`simplemodule_phone_codes_sent_total{country="US"} 1`,
 			`simplemodule_phone_confirmations_total{outcome="failed"} 1`,
 			`simplemodule_phone_confirmations_total{outcome="confirmed"} 1`,

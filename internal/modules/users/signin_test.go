@@ -190,10 +190,11 @@ func TestLogout(t *testing.T) {
 	apptest.ForEachDB(t, func(t *testing.T, db string) {
 		e := apptest.Start(t, db, nil)
 		c := e.NewClient()
-		res := c.Post("/account/register", apptest.Form("email", "ann@example.com", "password", password, "confirm_password", password))
+		c.Post("/account/register", apptest.Form("email", "ann@example.com", "password", password, "confirm_password", password))
+		res := c.SubmitLogin("ann@example.com", password)
 		token, ok := responseCookie(res, "sm_session")
 		if !ok {
-			t.Fatalf("register: got no sm_session cookie, want one")
+			t.Fatalf("sign-in: got no sm_session cookie, want one")
 		}
 		apptest.WantSignedIn(t, c, true)
 

@@ -59,6 +59,12 @@ type EmailChanged struct{ UserID, OldEmail, NewEmail string }
 // PasswordChanged: the password changed (by the user or a reset link).
 type PasswordChanged struct{ UserID string }
 
+// RegistrationAttempted: someone tried to sign up with the address of the
+// existing account UserID (Email, confirmed or not). Nothing was created or
+// changed; registration answered as for a new address, so only the
+// address's owner learns of it.
+type RegistrationAttempted struct{ UserID, Email string }
+
 // PhoneVerificationCodeSent: a code went out to PhoneNumber.
 type PhoneVerificationCodeSent struct{ UserID, PhoneNumber string }
 

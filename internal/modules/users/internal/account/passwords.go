@@ -19,13 +19,22 @@ func hashSlots() int { return 2 * runtime.GOMAXPROCS(0) }
 func (s *Service) hashPassword(pw string) string {
 	s.slots <- struct{}{}
 	defer func() { <-s.slots }()
+	s.observeHash()
 	return s.Passwords.Hash(pw)
+}
+
+// observeHash tells Deps.PasswordHashed about one argon2id computation.
+func (s *Service) observeHash() {
+	if s.PasswordHashed != nil {
+		s.PasswordHashed()
+	}
 }
 
 // verifyPassword checks pw against a stored hash.
 func (s *Service) verifyPassword(pw, encoded string) (bool, error) {
 	s.slots <- struct{}{}
 	defer func() { <-s.slots }()
+	s.observeHash()
 	return password.Verify(pw, encoded)
 }
 
@@ -60,8 +69,13 @@ func ValidEmail(email string) string {
 	return ""
 }
 
-// ValidNewPassword returns a message when a new password is not acceptable.
-func ValidNewPassword(pw, confirm string) string {
+// ValidNewPassword returns a message when a new password is not acceptable:
+// too short or too long, unlike its confirmation, one of the most common
+// passwords, or too easy to guess (NIST SP 800-63B). userInputs are what
+// an attacker may know about the person (their email address): a password
+// built from them counts as guessable. The message says why, and how to
+// do better.
+func ValidNewPassword(pw, confirm string, userInputs ...string) string {
 	switch {
 	case len([]rune(pw)) < minPasswordLen:
 		return "Use a password of at least 8 characters."
@@ -70,8 +84,15 @@ func ValidNewPassword(pw, confirm string) string {
 	case pw != confirm:
 		return "The password and its confirmation do not match."
 	}
+	if s := password.Estimate(pw, userInputs...); s.Weak() {
+		return strings.TrimSpace("This password is too easy to guess. "+s.Warning) + " " + passwordAdvice
+	}
 	return ""
 }
+
+// passwordAdvice is how to make a guessable password strong without
+// the composition rules (digits, symbols) that NIST advises against.
+const passwordAdvice = "Add another word or two; uncommon words are better."
 
 // checkEmail and checkNewPassword are ValidEmail and ValidNewPassword as
 // errors.
@@ -82,8 +103,8 @@ func checkEmail(addr string) error {
 	return nil
 }
 
-func checkNewPassword(pw, confirm string) error {
-	if msg := ValidNewPassword(pw, confirm); msg != "" {
+func checkNewPassword(pw, confirm string, userInputs ...string) error {
+	if msg := ValidNewPassword(pw, confirm, userInputs...); msg != "" {
 		return invalid(msg)
 	}
 	return nil

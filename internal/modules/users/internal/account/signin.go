@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/simplemodule-go/simplemodule/internal/modules/users/contracts"
 	"github.com/simplemodule-go/simplemodule/internal/modules/users/internal/store"
 	"github.com/simplemodule-go/simplemodule/internal/platform/metrics"
 	"github.com/simplemodule-go/simplemodule/internal/platform/secrets"
@@ -19,45 +20,59 @@ type NewSession struct {
 	Session session.Session
 }
 
-// Registered is the outcome of Register.
-type Registered struct {
-	Account store.Account
-	// Session is set when the new user is signed in at once (no confirmed
-	// email required before signing in).
-	Session *NewSession
-}
-
-// Register creates an account from the sign-up form, queues the email
-// confirmation link in the same transaction and, unless a confirmed email
-// is required first, signs the user in.
-func (s *Service) Register(ctx context.Context, addr, pw, confirm string, c Client) (Registered, error) {
+// Register signs a person up from the form, and answers the same whether
+// or not the address already has an account, so the form cannot be used
+// to find accounts. A new address gets an account and its confirmation
+// link in one transaction; an address that has an account gets nothing
+// created or changed, and its owner hears of the attempt (the
+// RegistrationAttempted event; the Notifications module writes to them).
+// The password is hashed either way, so the time taken does not tell
+// either. Nobody is signed in: being signed in at once would tell a new
+// address from a taken one (docs/SECURITY.md).
+func (s *Service) Register(ctx context.Context, addr, pw, confirm string, c Client) error {
 	if err := checkEmail(addr); err != nil {
-		return Registered{}, err
+		return err
 	}
 	if err := checkNewPassword(pw, confirm, addr); err != nil {
-		return Registered{}, err
+		return err
 	}
 	wait, err := s.Limits.Take(ctx, "register", c.RateKey, s.Policy.RegistrationsPerIP, registrationWindow)
 	if err != nil {
-		return Registered{}, err
+		return err
 	}
 	if wait > 0 {
-		return Registered{}, throttled(ReasonRegistrations, wait)
+		return throttled(ReasonRegistrations, wait)
 	}
-	a, err := s.create(ctx, addr, s.hashPassword(pw), false, nil, audit{Action: "user.registered", ClientIP: c.IP}, true)
+	_, err = s.create(ctx, addr, s.hashPassword(pw), false, nil, audit{Action: "user.registered", ClientIP: c.IP}, true)
+	if errors.Is(err, ErrDuplicateEmail) {
+		return s.registrationAttempted(ctx, addr, c)
+	}
+	return err
+}
+
+// registrationAttempted tells the owner of addr's account that someone
+// tried to sign up with it: an audit row and the RegistrationAttempted
+// event, in one transaction. At most one notice per account per email
+// cooldown, so repeated attempts cannot flood the owner's inbox; the
+// extra ones pass silently, as the form's answer does not change.
+func (s *Service) registrationAttempted(ctx context.Context, addr string, c Client) error {
+	acct, err := s.Store.AccountByEmail(ctx, addr)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil // deleted in between: nothing to tell
+	}
 	if err != nil {
-		return Registered{}, err
+		return err
 	}
-	out := Registered{Account: a}
-	if s.Policy.RequireConfirmedEmail {
-		return out, nil
+	wait, err := s.Limits.Take(ctx, "registration-notice", acct.ID, 1, s.Policy.EmailResendCooldown)
+	if err != nil || wait > 0 {
+		return err
 	}
-	ns, err := s.startSession(ctx, a, false)
-	if err != nil {
-		return out, err
-	}
-	out.Session = &ns
-	return out, nil
+	return s.change(ctx, func(tx *sql.Tx, emit func(any) error) error {
+		if err := s.Store.WriteAudit(ctx, tx, audit{SubjectID: acct.ID, Action: "user.registration_attempted", ClientIP: c.IP}); err != nil {
+			return err
+		}
+		return emit(contracts.RegistrationAttempted{UserID: acct.ID, Email: acct.Email})
+	})
 }
 
 // CreateUser creates an account whose email is already confirmed,
