@@ -15,6 +15,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/simplemodule-go/simplemodule/internal/app/apptest"
+	"github.com/simplemodule-go/simplemodule/internal/platform/phone"
 )
 
 const (
@@ -80,11 +81,11 @@ func TestPhoneVerificationInBrowser(t *testing.T) {
 		chromedp.SendKeys(testID("profile-phone"), typed),
 		chromedp.Click(testID("profile-save")),
 	)
-	b.wantText("phone-number", e164)
+	b.wantNumber("phone-number", e164)
 	b.wantText("phone-status", "Unverified")
 
 	b.submit("follow the verify link", "/account/manage/phone", chromedp.Click(testID("verify-phone-link")))
-	b.wantText("phone-number", e164)
+	b.wantNumber("phone-number", e164)
 	b.wantText("phone-status", "Unverified")
 	if got := b.value("phone-input"); got != e164 {
 		t.Errorf("phone field holds %q, want it prefilled with %q", got, e164)
@@ -93,7 +94,7 @@ func TestPhoneVerificationInBrowser(t *testing.T) {
 
 	b.submit("send the code", "/account/manage/phone", chromedp.Click(testID("send-code")))
 	b.do("wait for the code form", chromedp.WaitVisible(testID("code-form")))
-	b.wantText("pending-number", e164)
+	b.wantNumber("pending-number", e164)
 	b.wantText("phone-status", "Unverified")
 	b.screenshot(filepath.Join(shots, "phone-code-sent.png"))
 
@@ -102,7 +103,7 @@ func TestPhoneVerificationInBrowser(t *testing.T) {
 		chromedp.SendKeys(testID("code"), code),
 		chromedp.Click(testID("confirm-code")),
 	)
-	b.wantText("phone-number", e164)
+	b.wantNumber("phone-number", e164)
 	b.wantText("phone-status", "Verified")
 	if b.present("code-form") {
 		t.Errorf("the code form is still shown after the number was verified")
@@ -250,6 +251,27 @@ func (b *browser) wantText(id, want string) {
 	b.t.Helper()
 	if got := b.text(id); got != want {
 		b.t.Errorf("%s: got %q, want %q", id, got, want)
+	}
+}
+
+// wantNumber fails the test unless the element with data-testid=id shows
+// the number e164 in international format, as people read it, and keeps
+// the E.164 form in its data-e164 attribute.
+func (b *browser) wantNumber(id, e164 string) {
+	b.t.Helper()
+	want := phone.FormatInternational(e164)
+	if want == e164 {
+		b.t.Fatalf("%s: %q has no international format", id, e164)
+	}
+	b.wantText(id, want)
+	ctx, cancel := context.WithTimeout(b.ctx, stepTimeout)
+	defer cancel()
+	got, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector('[data-testid="`+id+`"]').dataset.e164 || ""`))
+	if err != nil {
+		b.t.Fatalf("read %s's data-e164: %v", id, err)
+	}
+	if got != e164 {
+		b.t.Errorf("%s data-e164: got %q, want %q", id, got, e164)
 	}
 }
 

@@ -19,6 +19,7 @@ import (
 	"github.com/simplemodule-go/simplemodule/internal/app/apptest"
 	"github.com/simplemodule-go/simplemodule/internal/modules/users/contracts"
 	"github.com/simplemodule-go/simplemodule/internal/platform/config"
+	"github.com/simplemodule-go/simplemodule/internal/platform/phone"
 )
 
 // Integration tests for phone number confirmation (SPEC §1, §3, §4, §6),
@@ -73,6 +74,30 @@ func phoneInputValue(body string) string {
 	return html.UnescapeString(m[1])
 }
 
+var phoneE164AttrRE = regexp.MustCompile(`data-e164="([^"]*)"`)
+
+// phoneShown returns the E.164 number of the element with data-testid id
+// (its data-e164 attribute, "" when absent) and fails the test unless the
+// element shows it in international format, as people read it.
+func phoneShown(t *testing.T, body, id string) string {
+	t.Helper()
+	text, ok := phoneTestID(body, id)
+	if !ok {
+		return ""
+	}
+	tag := regexp.MustCompile(`<[^>]*data-testid="` + regexp.QuoteMeta(id) + `"[^>]*>`).FindString(body)
+	m := phoneE164AttrRE.FindStringSubmatch(tag)
+	if m == nil {
+		t.Errorf("%s: got no data-e164 attribute in %s, want the number in E.164", id, tag)
+		return text
+	}
+	e164 := html.UnescapeString(m[1])
+	if want := phone.FormatInternational(e164); text != want || want == e164 {
+		t.Errorf("%s: got text %q for %s, want the international format %q", id, text, e164, want)
+	}
+	return e164
+}
+
 // phoneWantStatus fails the test unless res has status want.
 func phoneWantStatus(t *testing.T, what string, res *apptest.Response, want int) {
 	t.Helper()
@@ -113,7 +138,7 @@ func phoneState(t *testing.T, c *apptest.Client) (number, status string) {
 	t.Helper()
 	res := c.Get(phonePagePath)
 	phoneWantStatus(t, "GET phone page", res, http.StatusOK)
-	number, _ = phoneTestID(res.Body, "phone-number")
+	number = phoneShown(t, res.Body, "phone-number")
 	status, _ = phoneTestID(res.Body, "phone-status")
 	return number, status
 }
@@ -128,7 +153,7 @@ func phoneWant(t *testing.T, c *apptest.Client, wantNumber, wantBadge string) {
 	}
 	res := c.Get(phoneManagePath)
 	phoneWantStatus(t, "GET profile", res, http.StatusOK)
-	number, _ = phoneTestID(res.Body, "phone-number")
+	number = phoneShown(t, res.Body, "phone-number")
 	status, _ = phoneTestID(res.Body, "phone-status")
 	if number != wantNumber || status != wantBadge {
 		t.Errorf("profile page: got %q %q, want %q %q", number, status, wantNumber, wantBadge)
@@ -216,7 +241,7 @@ func TestPhoneHappyPath(t *testing.T) {
 				t.Errorf("code form: got no %s, want it", attr)
 			}
 		}
-		if got, _ := phoneTestID(res.Body, "pending-number"); got != phoneNumberA {
+		if got := phoneShown(t, res.Body, "pending-number"); got != phoneNumberA {
 			t.Errorf("pending number: got %q, want %q", got, phoneNumberA)
 		}
 		if n := e.Count(`SELECT COUNT(*) FROM users WHERE phone_number IS NOT NULL`); n != 0 {

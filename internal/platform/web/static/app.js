@@ -2,16 +2,22 @@
 // Counts down elements marked data-countdown (seconds) and enables the
 // button named by data-enables when the count reaches zero.
 document.addEventListener("DOMContentLoaded", function () {
+  // The element may hold a [data-seconds] span to update; at zero its text
+  // becomes data-done. data-enables lists button ids, space separated.
   document.querySelectorAll("[data-countdown]").forEach(function (el) {
     var left = parseInt(el.getAttribute("data-countdown"), 10);
-    var target = document.getElementById(el.getAttribute("data-enables") || "");
+    var targets = (el.getAttribute("data-enables") || "").split(/\s+/)
+      .map(function (id) { return id && document.getElementById(id); })
+      .filter(Boolean);
+    var seconds = el.querySelector("[data-seconds]");
     var tick = function () {
       if (left <= 0) {
-        el.textContent = "You can request a new code now.";
-        if (target) target.disabled = false;
+        el.textContent = el.getAttribute("data-done") || "You can request a new code now.";
+        targets.forEach(function (t) { t.disabled = false; t.removeAttribute("aria-describedby"); });
         return;
       }
-      el.textContent = "You can request a new code in " + left + " s.";
+      if (seconds) seconds.textContent = left;
+      else el.textContent = "You can request a new code in " + left + " s.";
       left -= 1;
       setTimeout(tick, 1000);
     };

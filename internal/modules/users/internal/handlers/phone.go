@@ -7,23 +7,44 @@ import (
 	"time"
 
 	"github.com/simplemodule-go/simplemodule/internal/modules/users/internal/account"
+	"github.com/simplemodule-go/simplemodule/internal/platform/phone"
 	"github.com/simplemodule-go/simplemodule/internal/platform/web"
 )
 
 const pagePhone = "users/account/manage/phone"
 
+// phoneView is the phone page as one state machine: the stored number is
+// absent, unverified or verified (State), each with or without a pending
+// code (Pending; PendingOther when the code went to another number than
+// the stored one), and sending may be throttled for a while (WaitIn). The
+// template offers exactly one primary action per state: the code form
+// while a code is pending, else the send form; a send that would answer
+// 429 is shown disabled with its wait instead.
 type phoneView struct {
+	State         string // phoneNone, phoneUnverified or phoneVerified: the stored number
 	Number        string
 	Confirmed     bool
 	Input         string // the number field's value
 	Pending       bool   // a live code is waiting for this number
 	PendingNumber string
+	PendingOther  bool // the code went to a number other than the stored one
 	ExpiresIn     time.Duration
 	ResendIn      time.Duration
+	// WaitIn is how long before a new code may be asked for, as far as the
+	// page knows: the resend cooldown of a pending code, or the wait of the
+	// throttle that refused the request being answered.
+	WaitIn        time.Duration
 	ConfirmRemove bool
 	Delivery      string // the latest code's SMS: queued, sent or failed
 	DeliveryError string // why it failed, in words a person understands
 }
+
+// States of the stored number on the phone page (phoneView.State).
+const (
+	phoneNone       = "none"
+	phoneUnverified = "unverified"
+	phoneVerified   = "verified"
+)
 
 // renderPhone shows the phone page; input overrides the number field, and
 // err (when not nil) is answered as fail does.
@@ -36,8 +57,23 @@ func (h *Handler) renderPhone(w http.ResponseWriter, r *http.Request, err error,
 	}
 	v := phoneView{Number: u.PhoneNumber, Confirmed: u.PhoneNumberConfirmed, Input: u.PhoneNumber,
 		Pending: st.Pending, PendingNumber: st.PendingNumber, ExpiresIn: st.ExpiresIn, ResendIn: st.ResendIn, Delivery: st.Delivery}
+	switch {
+	case u.PhoneNumber == "":
+		v.State = phoneNone
+	case u.PhoneNumberConfirmed:
+		v.State = phoneVerified
+	default:
+		v.State = phoneUnverified
+	}
 	if st.Pending {
-		v.Input = st.PendingNumber
+		// The number field then asks for another number than the pending one.
+		v.Input = ""
+		v.PendingOther = u.PhoneNumber != "" && st.PendingNumber != u.PhoneNumber
+		v.WaitIn = st.ResendIn
+	}
+	var throttled *account.ThrottledError
+	if errors.As(err, &throttled) {
+		v.WaitIn = max(v.WaitIn, throttled.RetryAfter)
 	}
 	if st.Delivery == account.DeliveryFailed {
 		v.DeliveryError = deliveryMessage(st.Failure)
@@ -97,7 +133,7 @@ func (h *Handler) ConfirmPhone(w http.ResponseWriter, r *http.Request) {
 	case err != nil:
 		h.renderPhone(w, r, err, "")
 	default:
-		h.Kit.Redirect(w, r, "/account/manage/phone", "Your phone number "+number+" is verified.")
+		h.Kit.Redirect(w, r, "/account/manage/phone", "Your phone number "+phone.FormatInternational(number)+" is verified.")
 	}
 }
 
