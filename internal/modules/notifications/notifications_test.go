@@ -111,3 +111,27 @@ func TestNoticeCommitsWithTheChange(t *testing.T) {
 		}
 	})
 }
+
+// Someone signing up with a taken address: the owner is told, confirmed
+// address or not (it is where the sign-up asked us to write, and whoever
+// registered it first may not own it), with the way to sign in or reset.
+func TestRegistrationAttemptNotice(t *testing.T) {
+	apptest.ForEachDB(t, func(t *testing.T, db string) {
+		e := apptest.Start(t, db, nil)
+		confirmedUser(t, e, "nia@example.com")
+		e.NewClient().Register("ola@example.com", apptest.Password) // left unconfirmed
+		for _, addr := range []string{"nia@example.com", "ola@example.com"} {
+			before := e.Email.Count()
+			e.NewClient().Post("/account/register", url.Values{"email": {addr}, "password": {apptest.Password}, "confirm_password": {apptest.Password}})
+			m, _ := e.Email.Last(addr)
+			if got := e.Email.Count() - before; got != 1 || m.Subject != "Someone tried to sign up with your email address" {
+				t.Fatalf("%s: got %d new emails, last %q; want 1 sign-up attempt notice", addr, got, m.Subject)
+			}
+			for _, want := range []string{e.Config.BaseURL + "/account/login", e.Config.BaseURL + "/account/forgot-password"} {
+				if !strings.Contains(m.Text, want) || !strings.Contains(m.HTML, want) {
+					t.Errorf("%s: notice lacks the link %s in its text or HTML", addr, want)
+				}
+			}
+		}
+	})
+}

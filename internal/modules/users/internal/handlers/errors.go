@@ -42,8 +42,6 @@ func message(err error) string {
 		return "This account is locked. Try again later."
 	case errors.Is(err, account.ErrWrongPassword):
 		return "Your current password is not correct."
-	case errors.Is(err, account.ErrDuplicateEmail):
-		return "An account with that email already exists. Sign in instead, or reset your password."
 	case errors.Is(err, account.ErrEmailTaken):
 		return "That email address is now used by another account."
 	}
