@@ -86,14 +86,14 @@ func TestAdminSecurityTabInBrowser(t *testing.T) {
 	}
 	b.wantText("email", bobEmail)
 	b.wantText("email-status", "Verified")
-	b.wantText("phone-number", e164)
+	b.wantNumber("phone-number", e164)
 	b.wantText("phone-status", "Verified")
 	b.screenshot(filepath.Join(shots, "admin-security-tab.png"))
 
 	b.submit("ask to force phone re-verification", editPath, chromedp.Click(testID("force-phone-reverify")))
 	b.wantText("phone-status", "Verified") // nothing changes before the admin confirms
 	b.submit("confirm forcing phone re-verification", editPath, chromedp.Click(testID("force-phone-confirm")))
-	b.wantText("phone-number", e164)
+	b.wantNumber("phone-number", e164)
 	b.wantText("phone-status", "Unverified")
 	b.wantText("email-status", "Verified")
 	if b.present("force-phone-reverify") || b.present("force-phone-confirm") {
@@ -102,8 +102,11 @@ func TestAdminSecurityTabInBrowser(t *testing.T) {
 
 	var found bool
 	for _, row := range b.auditRows() {
-		if row.Action == "phone.reverification_forced" {
+		if row.Code == "phone.reverification_forced" {
 			found = true
+			if row.Action != "Phone re-verification forced" {
+				t.Errorf("audit entry %q is shown as %q, want it in words: %q", row.Code, row.Action, "Phone re-verification forced")
+			}
 			if row.Actor != adminEmail {
 				t.Errorf("audit entry %q is attributed to %q, want %q", row.Action, row.Actor, adminEmail)
 			}
@@ -117,7 +120,8 @@ func TestAdminSecurityTabInBrowser(t *testing.T) {
 
 // auditRow is one row of the admin Security tab's audit trail.
 type auditRow struct {
-	Action string `json:"action"`
+	Code   string `json:"code"`   // the action's code (data-action)
+	Action string `json:"action"` // the action as shown, in words
 	Actor  string `json:"actor"`
 }
 
@@ -127,6 +131,7 @@ func (b *browser) auditRows() []auditRow {
 	ctx, cancel := context.WithTimeout(b.ctx, stepTimeout)
 	defer cancel()
 	rows, err := chromedp.Run(ctx, chromedp.Evaluate[[]auditRow](`Array.from(document.querySelectorAll('[data-testid="audit-entry"]'), tr => ({
+		code: tr.querySelector('[data-testid="audit-action"]').dataset.action || "",
 		action: tr.querySelector('[data-testid="audit-action"]').innerText.trim(),
 		actor: tr.querySelector('[data-testid="audit-actor"]').innerText.trim(),
 	}))`))

@@ -5,11 +5,13 @@ import (
 	"html"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/simplemodule-go/simplemodule/internal/app/apptest"
 	"github.com/simplemodule-go/simplemodule/internal/modules/users/contracts"
+	"github.com/simplemodule-go/simplemodule/internal/platform/phone"
 )
 
 // The Admin module's tests run the whole application through HTTP (see
@@ -122,7 +124,8 @@ func rowFor(t *testing.T, body, addr string) string {
 		if end := strings.Index(row, "</tr>"); end >= 0 {
 			row = row[:end]
 		}
-		if strings.Contains(row, ">"+addr+"<") {
+		// Long addresses carry <wbr> break hints.
+		if strings.Contains(strings.ReplaceAll(row, "<wbr>", ""), ">"+addr+"<") {
 			return row
 		}
 	}
@@ -132,13 +135,51 @@ func rowFor(t *testing.T, body, addr string) string {
 
 func countRows(body string) int { return strings.Count(body, `data-testid="user-row"`) }
 
-// auditRows returns (action, actor) for each audit row on a security tab.
+var auditActionRE = regexp.MustCompile(`data-testid="audit-action" data-action="([^"]*)"`)
+
+// auditRows returns (action code, actor shown) for each audit row on a
+// security tab. The code is the row's data-action; the words shown for it
+// are auditTexts'.
 func auditRows(body string) [][2]string {
 	var out [][2]string
 	for _, row := range strings.Split(body, `data-testid="audit-entry"`)[1:] {
-		action, _ := apptest.TestID(row, "audit-action")
+		var action string
+		if m := auditActionRE.FindStringSubmatch(row); m != nil {
+			action = html.UnescapeString(m[1])
+		}
 		actor, _ := apptest.TestID(row, "audit-actor")
-		out = append(out, [2]string{action, actor})
+		out = append(out, [2]string{action, html.UnescapeString(actor)})
 	}
 	return out
+}
+
+// auditTexts returns the action as shown (in words) for each audit row.
+func auditTexts(body string) []string {
+	var out []string
+	for _, row := range strings.Split(body, `data-testid="audit-entry"`)[1:] {
+		words, _ := apptest.TestID(row, "audit-action")
+		out = append(out, html.UnescapeString(words))
+	}
+	return out
+}
+
+var e164AttrRE = regexp.MustCompile(`data-testid="phone-number" data-e164="([^"]*)"`)
+
+// wantNumber fails the test unless the page's first phone-number element
+// holds e164 in its data-e164 and shows it in international format.
+func wantNumber(t *testing.T, body, e164 string) {
+	t.Helper()
+	m := e164AttrRE.FindStringSubmatch(body)
+	if m == nil {
+		t.Errorf("phone-number: no data-e164 on page: %s", apptest.Excerpt(body))
+		return
+	}
+	if got := html.UnescapeString(m[1]); got != e164 {
+		t.Errorf("phone-number data-e164: got %q, want %q", got, e164)
+	}
+	want := phone.FormatInternational(e164)
+	if want == e164 {
+		t.Fatalf("%s has no international format", e164)
+	}
+	wantTestID(t, body, "phone-number", want)
 }

@@ -84,7 +84,7 @@ func TestAdminForcePhoneReverification(t *testing.T) {
 		emailsBefore := e.Email.Count()
 
 		page := adminPost(t, ac, bob.ID, "force-phone-reverify", http.StatusSeeOther)
-		wantTestID(t, page.Body, "phone-number", bobPhone)
+		wantNumber(t, page.Body, bobPhone)
 		wantTestID(t, page.Body, "phone-status", "Unverified")
 		wantTestID(t, page.Body, "email-status", "Verified")
 
@@ -92,7 +92,7 @@ func TestAdminForcePhoneReverification(t *testing.T) {
 		if res.Status != http.StatusOK {
 			t.Fatalf("bob's phone page: got %d, want 200 (bob should stay signed in)", res.Status)
 		}
-		wantTestID(t, res.Body, "phone-number", bobPhone)
+		wantNumber(t, res.Body, bobPhone)
 		wantTestID(t, res.Body, "phone-status", "Unverified")
 		if _, ok := apptest.TestID(bc.Get("/account/manage").Body, "verify-phone-link"); !ok {
 			t.Error("bob's profile does not prompt him to verify his number again")

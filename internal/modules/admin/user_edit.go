@@ -29,7 +29,7 @@ type editView struct {
 	LockState string
 	LockedOut bool // locked out after failed sign-ins (not by an admin)
 
-	Audit        []contracts.AuditEntry
+	Audit        []auditRow
 	AuditPage    int
 	PrevAuditURL string
 	NextAuditURL string
@@ -87,7 +87,7 @@ func (h *handler) renderEdit(w http.ResponseWriter, r *http.Request, status int,
 		if page > 1 {
 			v.PrevAuditURL = auditURL(u.ID, page-1)
 		}
-		v.Audit, v.AuditPage = entries, page
+		v.Audit, v.AuditPage = auditRows(u.ID, entries), page
 	}
 	h.kit.Render(w, r, status, pageEdit, web.View{Title: u.Email, Error: msg, Data: v})
 }

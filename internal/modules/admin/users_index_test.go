@@ -32,12 +32,12 @@ func TestAdminUsersListAndSearch(t *testing.T) {
 		}
 		row := rowFor(t, res.Body, bobEmail)
 		wantTestID(t, row, "email-status", "Verified")
-		wantTestID(t, row, "phone-number", bobPhone)
+		wantNumber(t, row, bobPhone)
 		wantTestID(t, row, "phone-status", "Verified")
 		wantTestID(t, row, "lock-state", "No")
 		row = rowFor(t, res.Body, carolEmail)
 		wantTestID(t, row, "email-status", "Unverified")
-		wantTestID(t, row, "phone-number", "+447400123456")
+		wantNumber(t, row, "+447400123456")
 		wantTestID(t, row, "phone-status", "Unverified")
 
 		tests := []struct {
@@ -68,6 +68,7 @@ func TestAdminUsersListAndSearch(t *testing.T) {
 				}
 				// Only the table: the layout shows the admin's own email too.
 				_, table, _ := strings.Cut(res.Body, `data-testid="user-table"`)
+				table = strings.ReplaceAll(table, "<wbr>", "") // break hints in long addresses
 				for _, addr := range tt.want {
 					if !strings.Contains(table, ">"+addr+"<") {
 						t.Errorf("%s missing", addr)

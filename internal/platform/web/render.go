@@ -65,6 +65,22 @@ func funcs() template.FuncMap {
 		// phone shows an E.164 number in its country's international
 		// format ("+1 201-555-0123"); data attributes keep the E.164.
 		"phone": phone.FormatInternational,
+		// emailBreaks lets a long address wrap where a reader expects it:
+		// after each dot and before the @ (CSS breaks elsewhere only when
+		// a part alone is still too long).
+		"emailBreaks": func(addr string) template.HTML {
+			var b strings.Builder
+			for i, r := range addr {
+				if r == '@' && i > 0 {
+					b.WriteString("<wbr>")
+				}
+				b.WriteString(template.HTMLEscapeString(string(r)))
+				if r == '.' {
+					b.WriteString("<wbr>")
+				}
+			}
+			return template.HTML(b.String())
+		},
 		"date": func(t time.Time) string {
 			if t.IsZero() {
 				return "—"
