@@ -29,6 +29,7 @@ var auditWords = map[string]string{
 	"phone.changed":               "Phone number changed (unverified)",
 	"phone.removed":               "Phone number removed",
 	"phone.reverification_forced": "Phone re-verification forced",
+	"user.registration_attempted": "Someone tried to sign up with this address",
 }
 
 // Who acted, as the audit table says it.
