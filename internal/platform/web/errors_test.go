@@ -131,7 +131,9 @@ func TestPanicAndCrossOriginPages(t *testing.T) {
 	var logs bytes.Buffer
 	k := testKit(t, &logs)
 	panicking := Logging(k.Log, http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic("boom") }),
-		func(w http.ResponseWriter, r *http.Request) { k.Error(w, r, http.StatusInternalServerError, "Something went wrong.") })
+		func(w http.ResponseWriter, r *http.Request) {
+			k.Error(w, r, http.StatusInternalServerError, "Something went wrong.")
+		})
 	rec := httptest.NewRecorder()
 	panicking.ServeHTTP(rec, httptest.NewRequest("GET", "/x", nil))
 	if rec.Code != http.StatusInternalServerError || !strings.Contains(rec.Body.String(), `data-testid="error-page"`) {
