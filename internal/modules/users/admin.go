@@ -31,6 +31,7 @@ func adminErr(op string, err error) error {
 	case errors.Is(err, store.ErrNotFound):
 		return contracts.ErrNotFound
 	case errors.Is(err, contracts.ErrSelfLock), errors.Is(err, contracts.ErrNoPhoneNumber),
+		errors.Is(err, contracts.ErrSelf), errors.Is(err, contracts.ErrLastAdmin), errors.Is(err, contracts.ErrEmailTaken),
 		errors.Is(err, contracts.ErrAlreadyUnverified), errors.Is(err, contracts.ErrAlreadyLocked),
 		errors.Is(err, contracts.ErrNotLocked):
 		return err
@@ -99,6 +100,26 @@ func (s adminService) AuditTrail(ctx context.Context, userID string, limit, offs
 		out[i] = contracts.AuditEntry(e)
 	}
 	return out, nil
+}
+
+func (s adminService) Sessions(ctx context.Context, userID string) ([]contracts.Session, error) {
+	return nil, contracts.ErrNotImplemented
+}
+
+func (s adminService) SignOutEverywhere(ctx context.Context, actorID, userID, clientIP string) error {
+	return contracts.ErrNotImplemented
+}
+
+func (s adminService) SetAdmin(ctx context.Context, actorID, userID string, grant bool, clientIP string) error {
+	return contracts.ErrNotImplemented
+}
+
+func (s adminService) Invite(ctx context.Context, actorID, email, displayName string, admin bool, clientIP string) (contracts.User, error) {
+	return contracts.User{}, contracts.ErrNotImplemented
+}
+
+func (s adminService) Delete(ctx context.Context, actorID, userID, clientIP string) error {
+	return contracts.ErrNotImplemented
 }
 
 // Contacts returns the module's contact look-up for other modules.

@@ -23,7 +23,26 @@ var (
 	// ErrNotLocked: unlock was asked for an account that is neither locked by
 	// an admin nor locked out after failed sign-ins.
 	ErrNotLocked = errors.New("account not locked")
+	// ErrSelf: an admin tried to demote or delete their own account.
+	ErrSelf = errors.New("you cannot do this to your own account")
+	// ErrLastAdmin: the change would leave no administrator.
+	ErrLastAdmin = errors.New("the last administrator cannot be demoted or deleted")
+	// ErrEmailTaken: an invitation to an address that has an account.
+	ErrEmailTaken = errors.New("an account with that email already exists")
+	// ErrNotImplemented: an operation not built yet.
+	ErrNotImplemented = errors.New("not implemented yet")
 )
+
+// Session is one signed-in browser of a user, as lists show it.
+type Session struct {
+	ID         string // opaque, stable id for revoking (never the token or its hash)
+	Browser    string // "Firefox on Windows", in words
+	IP         string
+	CreatedAt  time.Time
+	LastSeenAt time.Time
+	ExpiresAt  time.Time
+	Current    bool // the session of the request that lists them
+}
 
 // AuditEntry is one recorded security-relevant change to a user.
 type AuditEntry struct {
@@ -61,4 +80,18 @@ type Admin interface {
 	SendPasswordReset(ctx context.Context, actorID, userID, clientIP string) error
 	// AuditTrail lists the user's audit entries, newest first.
 	AuditTrail(ctx context.Context, userID string, limit, offset int) ([]AuditEntry, error)
+	// Sessions lists the user's live sessions, newest first.
+	Sessions(ctx context.Context, userID string) ([]Session, error)
+	// SignOutEverywhere ends every session of the user.
+	SignOutEverywhere(ctx context.Context, actorID, userID, clientIP string) error
+	// SetAdmin grants (grant) or revokes the Admin role. Refused: ErrSelf
+	// for one's own account, ErrLastAdmin for the last administrator.
+	SetAdmin(ctx context.Context, actorID, userID string, grant bool, clientIP string) error
+	// Invite creates an account for email (optionally an administrator) and
+	// emails it a single-use link, valid 7 days, to choose a password.
+	// ErrEmailTaken when the address has an account.
+	Invite(ctx context.Context, actorID, email, displayName string, admin bool, clientIP string) (User, error)
+	// Delete deletes the account (see the Users module's account deletion).
+	// Refused: ErrSelf, ErrLastAdmin.
+	Delete(ctx context.Context, actorID, userID, clientIP string) error
 }
