@@ -30,6 +30,8 @@ var auditWords = map[string]string{
 	"phone.removed":               "Phone number removed",
 	"phone.reverification_forced": "Phone re-verification forced",
 	"user.registration_attempted": "Someone tried to sign up with this address",
+	"role.granted":                "Admin role granted",
+	"role.revoked":                "Admin role revoked",
 }
 
 // Who acted, as the audit table says it.

@@ -110,8 +110,14 @@ func (s adminService) SignOutEverywhere(ctx context.Context, actorID, userID, cl
 	return contracts.ErrNotImplemented
 }
 
+// SetAdmin grants or revokes the Admin role; asking for the state the user
+// is already in succeeds without a change (the page shows the state asked for).
 func (s adminService) SetAdmin(ctx context.Context, actorID, userID string, grant bool, clientIP string) error {
-	return contracts.ErrNotImplemented
+	err := s.m.accounts.SetAdmin(ctx, actorID, userID, grant, account.Client{IP: clientIP})
+	if errors.Is(err, account.ErrRoleUnchanged) {
+		return nil
+	}
+	return adminErr("set admin role", err)
 }
 
 func (s adminService) Invite(ctx context.Context, actorID, email, displayName string, admin bool, clientIP string) (contracts.User, error) {

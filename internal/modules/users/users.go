@@ -173,3 +173,21 @@ type PasswordParams = password.Params
 
 // TestPasswordParams are cheap argon2id parameters, for tests only.
 func TestPasswordParams() PasswordParams { return password.Cheap }
+
+// ErrNotFound is returned by SetAdmin when no account has the email.
+var ErrNotFound = account.ErrNotFound
+
+// ErrRoleUnchanged is returned by SetAdmin when the account already is (or,
+// revoking, is not) an administrator.
+var ErrRoleUnchanged = account.ErrRoleUnchanged
+
+// SetAdmin grants (grant) or revokes the Admin role of the account with
+// email, on behalf of the command line (`simplemodule user set-admin`).
+// Errors: ErrNotFound, ErrRoleUnchanged, contracts.ErrLastAdmin.
+func (m *Module) SetAdmin(ctx context.Context, email string, grant bool) error {
+	a, err := m.store.AccountByEmail(ctx, strings.TrimSpace(email))
+	if err != nil {
+		return err
+	}
+	return m.accounts.SetAdmin(ctx, "", a.ID, grant, account.Client{})
+}

@@ -91,3 +91,11 @@ type UserLocked struct{ UserID, ActorID string }
 
 // UserUnlocked: see UserLocked.
 type UserUnlocked struct{ UserID, ActorID string }
+
+// RoleChanged: Role was granted to (Granted) or revoked from the user by
+// ActorID (empty: the command line). It takes effect at the user's next
+// request: the session's roles are read per request.
+type RoleChanged struct {
+	UserID, ActorID, Role string
+	Granted               bool
+}
