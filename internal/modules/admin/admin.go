@@ -1,6 +1,8 @@
 // Package admin is the Admin module: administrators list users, see whether
 // their email and phone number are verified, force re-verification, lock and
-// unlock accounts and read each account's audit trail. It knows the Users
+// unlock accounts, read each account's audit trail, invite new users, see
+// and end their sessions, grant and revoke the Admin role and delete
+// accounts. It knows the Users
 // module only through users/contracts (architecture_test.go enforces it).
 package admin
 
@@ -54,6 +56,8 @@ func (m *Module) Registry() web.Registry {
 	routes := []web.Route{
 		{Pattern: "GET /admin/users", Pages: []string{pageUsers}, Handler: http.HandlerFunc(h.usersIndex)},
 		{Pattern: "GET /admin/users/{id}/edit", Pages: []string{pageEdit, pageNotFound}, Handler: http.HandlerFunc(h.userEdit)},
+		{Pattern: "GET /admin/users/new", Pages: []string{pageNew}, Handler: http.HandlerFunc(h.newUserPage)},
+		{Pattern: "POST /admin/users/new", Pages: []string{pageNew}, Handler: http.HandlerFunc(h.newUser)},
 	}
 	routes = append(routes, h.userActionRoutes()...)
 	for i := range routes {
@@ -66,6 +70,7 @@ func (m *Module) Registry() web.Registry {
 		Pages: []web.Page{
 			{Name: pageUsers, Template: "pages/admin/users/index.html"},
 			{Name: pageEdit, Template: "pages/admin/users/edit.html"},
+			{Name: pageNew, Template: "pages/admin/users/new.html"},
 			{Name: pageForbidden, Template: "pages/admin/forbidden.html"},
 			{Name: pageNotFound, Template: "pages/admin/not-found.html"},
 		},

@@ -32,6 +32,12 @@ var auditWords = map[string]string{
 	"user.registration_attempted": "Someone tried to sign up with this address",
 	"role.granted":                "Admin role granted",
 	"role.revoked":                "Admin role revoked",
+
+	// Invitations, sessions and deletion.
+	"user.invited":                   "Invited by an administrator",
+	"user.invitation_accepted":       "Invitation accepted: password chosen",
+	"sessions.signed_out_everywhere": "Signed out everywhere",
+	"user.deleted":                   "Account deleted",
 }
 
 // Who acted, as the audit table says it.

@@ -30,6 +30,9 @@ func TestAdminAuthorizationMatrix(t *testing.T) {
 		for _, want := range []string{
 			"GET /admin/users", "GET /admin/users/{id}/edit", "POST /admin/users/{id}/force-reverify",
 			"POST /admin/users/{id}/force-phone-reverify", "POST /admin/users/{id}/lock", "POST /admin/users/{id}/unlock",
+			// SPEC §10.
+			"GET /admin/users/new", "POST /admin/users/new", "POST /admin/users/{id}/sign-out-everywhere",
+			"POST /admin/users/{id}/grant-admin", "POST /admin/users/{id}/revoke-admin", "POST /admin/users/{id}/delete",
 		} {
 			if !slices.Contains(patterns, want) {
 				t.Errorf("route %q is not registered (SPEC §3); registered: %v", want, patterns)
@@ -84,7 +87,13 @@ func TestAdminAuthorizationMatrix(t *testing.T) {
 		if u.LockedByAdmin || !u.EmailConfirmed {
 			t.Errorf("target after refused requests: locked=%v emailConfirmed=%v, want unlocked and confirmed", u.LockedByAdmin, u.EmailConfirmed)
 		}
-		if got := len(eventsOf[contracts.UserLocked](e)) + len(eventsOf[contracts.EmailReverificationForced](e)); got != 0 {
+		if n := e.Count(`SELECT COUNT(*) FROM users`); n != 3 {
+			t.Errorf("users after refused requests: got %d, want 3 (none invited, none deleted)", n)
+		}
+		if u.HasRole(contracts.RoleAdmin) {
+			t.Errorf("target after refused requests: roles %v, want no Admin", u.Roles)
+		}
+		if got := len(eventsOf[contracts.UserLocked](e)) + len(eventsOf[contracts.EmailReverificationForced](e)) + len(eventsOf[contracts.UserInvited](e)); got != 0 {
 			t.Errorf("admin events after refused requests: got %d, want 0", got)
 		}
 	})

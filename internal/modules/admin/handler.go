@@ -66,9 +66,9 @@ func lockState(u contracts.User, now time.Time) string {
 }
 
 // actionFailed maps an error from an admin action to its answer: 404 for an
-// unknown user, the Security tab again with 422 and a message for a refused
-// action, and a plain 500 for anything else.
-func (h *handler) actionFailed(w http.ResponseWriter, r *http.Request, err error) {
+// unknown user, tab again with 422 and a message for a refused action, and
+// a plain 500 for anything else.
+func (h *handler) actionFailed(w http.ResponseWriter, r *http.Request, err error, tab string) {
 	var msg string
 	switch {
 	case errors.Is(err, contracts.ErrNotFound):
@@ -84,11 +84,19 @@ func (h *handler) actionFailed(w http.ResponseWriter, r *http.Request, err error
 		msg = "This account is already locked."
 	case errors.Is(err, contracts.ErrNotLocked):
 		msg = "This account is not locked."
+	case errors.Is(err, contracts.ErrSelf) && tab == tabRoles:
+		msg = "You cannot change your own roles. Ask another administrator."
+	case errors.Is(err, contracts.ErrSelf):
+		msg = "You cannot delete your own account here."
+	case errors.Is(err, contracts.ErrLastAdmin) && tab == tabRoles:
+		msg = "This is the last administrator, so the Admin role stays. Make someone else an administrator first."
+	case errors.Is(err, contracts.ErrLastAdmin):
+		msg = "This is the last administrator and cannot be deleted. Make someone else an administrator first."
 	default:
 		h.kit.ServerError(w, r, err)
 		return
 	}
-	h.renderEdit(w, r, http.StatusUnprocessableEntity, msg, tabSecurity, "")
+	h.renderEdit(w, r, http.StatusUnprocessableEntity, msg, tab, "")
 }
 
 // notFound renders the 404 page.

@@ -13,19 +13,23 @@ import (
 const (
 	tabDetails    = "details"
 	tabSecurity   = "security"
+	tabSessions   = "sessions"
+	tabRoles      = "roles"
 	auditPerPage  = 20
 	confirmEmail  = "email"
 	confirmPhone  = "phone"
 	confirmLock   = "lock"
 	confirmReset  = "reset"
+	confirmDelete = "delete"
 	maxAuditPages = 10000
 )
 
 type editView struct {
 	User      contracts.User
 	Tab       string
-	Confirm   string // which action awaits confirmation: email, phone, lock, reset or ""
+	Confirm   string // which action awaits confirmation: email, phone, lock, reset, delete or ""
 	Self      bool   // the admin is looking at their own account
+	IsAdmin   bool   // the user has the Admin role
 	LockState string
 	LockedOut bool // locked out after failed sign-ins (not by an admin)
 
@@ -33,17 +37,22 @@ type editView struct {
 	AuditPage    int
 	PrevAuditURL string
 	NextAuditURL string
+
+	Sessions []contracts.Session // the Sessions tab
 }
 
-// userEdit shows one user: the Details tab (name, email, phone, roles) or
-// the Security tab (badges, force re-verification, lock / unlock, audit
-// trail). confirm=email|phone|lock|reset shows the confirmation form of that
+// userEdit shows one user: the Details tab (name, email, phone, roles,
+// delete), the Security tab (badges, force re-verification, lock / unlock,
+// audit trail), the Sessions tab (where they are signed in, sign out
+// everywhere) or the Roles tab (grant or revoke Admin).
+// confirm=email|phone|lock|reset|delete shows the confirmation form of that
 // action, so it takes two deliberate steps without JavaScript.
 func (h *handler) userEdit(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	tab := tabDetails
-	if q.Get("tab") == tabSecurity {
-		tab = tabSecurity
+	switch q.Get("tab") {
+	case tabSecurity, tabSessions, tabRoles:
+		tab = q.Get("tab")
 	}
 	h.renderEdit(w, r, http.StatusOK, "", tab, q.Get("confirm"))
 }
@@ -62,8 +71,17 @@ func (h *handler) renderEdit(w http.ResponseWriter, r *http.Request, status int,
 		return
 	}
 	now := h.kit.Clock.Now()
-	v := editView{User: u, Tab: tab, Self: u.ID == currentAdmin(r).ID, LockState: lockState(u, now),
-		LockedOut: u.LockoutEnd.After(now)}
+	v := editView{User: u, Tab: tab, Self: u.ID == currentAdmin(r).ID, IsAdmin: u.HasRole(contracts.RoleAdmin),
+		LockState: lockState(u, now), LockedOut: u.LockoutEnd.After(now)}
+	if tab == tabDetails && confirm == confirmDelete && !v.Self {
+		v.Confirm = confirm
+	}
+	if tab == tabSessions {
+		if v.Sessions, err = h.users.Sessions(r.Context(), u.ID); err != nil {
+			h.kit.ServerError(w, r, err)
+			return
+		}
+	}
 	if tab == tabSecurity {
 		switch confirm {
 		case confirmEmail, confirmPhone, confirmLock, confirmReset:

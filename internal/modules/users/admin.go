@@ -121,8 +121,26 @@ func (s adminService) SetAdmin(ctx context.Context, actorID, userID string, gran
 }
 
 func (s adminService) Invite(ctx context.Context, actorID, email, displayName string, admin bool, clientIP string) (contracts.User, error) {
-	return contracts.User{}, contracts.ErrNotImplemented
+	a, err := s.m.accounts.Invite(ctx, actorID, email, displayName, admin, account.Client{IP: clientIP})
+	var in *account.InputError
+	if errors.As(err, &in) {
+		return contracts.User{}, inviteInputError{in.Message}
+	}
+	if err != nil {
+		return contracts.User{}, adminErr("invite user", err)
+	}
+	return a.User, nil
 }
+
+// inviteInputError is input the administrator must correct (an address
+// that is not valid, a name too long). The Admin module finds it by its
+// UserMessage method, without knowing this module's types.
+type inviteInputError struct{ msg string }
+
+func (e inviteInputError) Error() string { return e.msg }
+
+// UserMessage says what to correct, in words for the form.
+func (e inviteInputError) UserMessage() string { return e.msg }
 
 func (s adminService) Delete(ctx context.Context, actorID, userID, clientIP string) error {
 	return contracts.ErrNotImplemented

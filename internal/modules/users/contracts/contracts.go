@@ -99,3 +99,10 @@ type RoleChanged struct {
 	UserID, ActorID, Role string
 	Granted               bool
 }
+
+// UserInvited: an administrator (ActorID) created an account for Email,
+// in the Admin role when Admin, and emailed it a link to choose a password.
+type UserInvited struct {
+	UserID, ActorID, Email string
+	Admin                  bool
+}

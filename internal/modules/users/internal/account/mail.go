@@ -53,6 +53,21 @@ If it was not you, ignore this message; your password stays as it is.
 <p><a href="{{.Link}}">Choose a new password</a> (within {{.TTL}})</p>
 <p>If it was not you, ignore this message; your password stays as it is.</p>`,
 	}
+	// mailInvitation says "7 days" itself: HumanDuration would say it in hours.
+	mailInvitation = email.Template{
+		Subject: "You are invited to SimpleModule",
+		Text: `An administrator has created a SimpleModule account for this address.
+
+To choose your password and sign in, open this link within 7 days:
+
+{{.Link}}
+
+The link works once. If you did not expect this, ignore this message; nobody can sign in to the account until the link is used.
+`,
+		HTML: `<p>An administrator has created a SimpleModule account for this address.</p>
+<p><a href="{{.Link}}">Choose your password</a> (within 7 days)</p>
+<p>The link works once. If you did not expect this, ignore this message; nobody can sign in to the account until the link is used.</p>`,
+	}
 )
 
 type mailData struct {
