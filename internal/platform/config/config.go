@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -102,6 +103,7 @@ func (c Config) Production() bool { return c.Env == "production" }
 type setting struct {
 	env, def, usage string
 	noFlag          bool // secrets: environment only, never on a command line
+	isBool          bool // a yes/no flag: --name alone means true
 	apply           func(c *Config, v string) error
 }
 
@@ -220,7 +222,7 @@ func settings() []setting {
 			c.HSTSMaxAge = d
 			return nil
 		}},
-		{env: "SIMPLEMODULE_HSTS_PRELOAD", def: "false", usage: "production only: add includeSubDomains and preload to Strict-Transport-Security (needs a max-age of at least 1 year)", apply: boolean(func(c *Config) *bool { return &c.HSTSPreload })},
+		{env: "SIMPLEMODULE_HSTS_PRELOAD", def: "false", usage: "production only: add includeSubDomains and preload to Strict-Transport-Security (needs a max-age of at least 1 year)", isBool: true, apply: boolean(func(c *Config) *bool { return &c.HSTSPreload })},
 		{env: "SIMPLEMODULE_SECRET", noFlag: true, usage: "application secret (≥ 32 characters); generated and stored in the database when unset", apply: func(c *Config, v string) error {
 			if v != "" && len(v) < 32 {
 				return fmt.Errorf("must be at least 32 characters")
@@ -231,11 +233,11 @@ func settings() []setting {
 		{env: "SIMPLEMODULE_LOG_LEVEL", def: "info", usage: "debug, info, warn or error", apply: oneOf(func(c *Config) *string { return &c.LogLevel }, "debug", "info", "warn", "error")},
 		{env: "SIMPLEMODULE_SMS_PROVIDER", def: "console", usage: "console, twilio or webhook", apply: oneOf(func(c *Config) *string { return &c.SMSProvider }, "console", "twilio", "webhook")},
 		{env: "SIMPLEMODULE_EMAIL_PROVIDER", def: "console", usage: "console or smtp", apply: oneOf(func(c *Config) *string { return &c.EmailProvider }, "console", "smtp")},
-		{env: "SIMPLEMODULE_ALLOW_CONSOLE_IN_PRODUCTION", def: "false", usage: "let the console senders run in production", apply: boolean(func(c *Config) *bool { return &c.AllowConsoleInProduction })},
+		{env: "SIMPLEMODULE_ALLOW_CONSOLE_IN_PRODUCTION", def: "false", usage: "let the console senders run in production", isBool: true, apply: boolean(func(c *Config) *bool { return &c.AllowConsoleInProduction })},
 		{env: "SIMPLEMODULE_REGISTRATIONS_PER_IP", def: "20", usage: "accounts created per client IP (IPv6: per /64) per hour (0 = no cap)", apply: count(func(c *Config) *int { return &c.RegistrationsPerIP })},
 		{env: "SIMPLEMODULE_SIGNIN_FAILURES_PER_IP", def: "50", usage: "failed sign-ins per client IP (IPv6: per /64) per 15 minutes before sign-in from it pauses (0 = no cap)", apply: count(func(c *Config) *int { return &c.SignInFailuresPerIP })},
 		{env: "SIMPLEMODULE_PASSWORD_RESETS_PER_IP", def: "20", usage: "password reset submissions per client IP (IPv6: per /64) per 15 minutes (0 = no cap)", apply: count(func(c *Config) *int { return &c.PasswordResetsPerIP })},
-		{env: "SIMPLEMODULE_REQUIRE_CONFIRMED_EMAIL", def: "false", usage: "refuse sign-in until the email address is confirmed", apply: boolean(func(c *Config) *bool { return &c.RequireConfirmedEmail })},
+		{env: "SIMPLEMODULE_REQUIRE_CONFIRMED_EMAIL", def: "false", usage: "refuse sign-in until the email address is confirmed", isBool: true, apply: boolean(func(c *Config) *bool { return &c.RequireConfirmedEmail })},
 		{env: "SIMPLEMODULE_EMAIL_TOKEN_TTL", def: "24h", usage: "lifetime of email confirmation links", apply: dur(func(c *Config) *time.Duration { return &c.EmailTokenTTL })},
 		{env: "SIMPLEMODULE_EMAIL_RESEND_COOLDOWN", def: "60s", usage: "time between two confirmation emails to one account", apply: dur(func(c *Config) *time.Duration { return &c.EmailResendCooldown })},
 		{env: "SIMPLEMODULE_PHONE_DEFAULT_REGION", def: "US", usage: "region for phone numbers typed without +", apply: func(c *Config, v string) error {
@@ -356,30 +358,101 @@ func FlagName(env string) string {
 	return strings.ReplaceAll(strings.ToLower(strings.TrimPrefix(env, "SIMPLEMODULE_")), "_", "-")
 }
 
-// Load parses args (without the command name) and getenv into a Config.
-// It returns the remaining arguments. The error names the bad setting.
+// Load parses args (without the command name) and getenv into a Config,
+// with a flag for every setting that may be one. It returns the remaining
+// arguments. The error names the bad setting.
 func Load(name string, args []string, getenv func(string) string, usageOut io.Writer) (Config, []string, error) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(usageOut)
-	list := settings()
-	values := make([]*string, len(list))
-	for i, s := range list {
-		v := getenv(s.env)
-		if v == "" {
-			v = s.def
-		}
-		values[i] = &v
-		if !s.noFlag {
-			fs.StringVar(values[i], FlagName(s.env), v, s.usage+" ("+s.env+")")
-		}
-	}
+	s := NewSettings(getenv)
+	s.Flags(fs)
 	if err := fs.Parse(args); err != nil {
 		return Config{}, nil, err
 	}
+	c, err := s.Config()
+	if err != nil {
+		return Config{}, nil, err
+	}
+	return c, fs.Args(), nil
+}
+
+// Settings are every setting's raw value: its environment variable or
+// default, overridden by the flags a command registers with Flags. A
+// command takes as flags only the settings it uses (migrate: the database
+// URL and log level), while Config still reads and checks every variable.
+type Settings struct {
+	list   []setting
+	values []*string
+}
+
+// NewSettings reads every setting's variable through getenv; an empty
+// variable means the default.
+func NewSettings(getenv func(string) string) *Settings {
+	s := &Settings{list: settings()}
+	s.values = make([]*string, len(s.list))
+	for i, st := range s.list {
+		v := getenv(st.env)
+		if v == "" {
+			v = st.def
+		}
+		s.values[i] = &v
+	}
+	return s
+}
+
+// Flags registers on fs the flags of the settings named by their variables
+// in envs, or of every setting that may be a flag when envs is empty.
+// Yes/no settings are boolean flags (--hsts-preload alone means true).
+// Secrets never get a flag; naming an unknown setting panics (a
+// programming error).
+func (s *Settings) Flags(fs *flag.FlagSet, envs ...string) {
+	for _, env := range envs {
+		if !slices.ContainsFunc(s.list, func(st setting) bool { return st.env == env && !st.noFlag }) {
+			panic("config: no flag for " + env)
+		}
+	}
+	for i, st := range s.list {
+		if st.noFlag || (len(envs) > 0 && !slices.Contains(envs, st.env)) {
+			continue
+		}
+		usage := st.usage + " (" + st.env + ")"
+		if st.isBool {
+			fs.Var(boolFlag{s.values[i]}, FlagName(st.env), usage)
+			continue
+		}
+		fs.StringVar(s.values[i], FlagName(st.env), *s.values[i], usage)
+	}
+}
+
+// boolFlag is a yes/no setting as a flag: given alone it means true, and
+// --name=false turns it off; the value is checked with the others in Config.
+type boolFlag struct{ v *string }
+
+func (b boolFlag) String() string {
+	if b.v == nil {
+		return ""
+	}
+	return *b.v
+}
+
+func (b boolFlag) Set(v string) error {
+	if _, err := strconv.ParseBool(v); err != nil {
+		return errors.New("must be true or false")
+	}
+	*b.v = v
+	return nil
+}
+
+// IsBoolFlag tells the flag package the value may be left out.
+func (b boolFlag) IsBoolFlag() bool { return true }
+
+// Config checks every setting and returns them; the error is one line
+// naming the bad setting.
+func (s *Settings) Config() (Config, error) {
 	var c Config
-	for i, s := range list {
-		if err := s.apply(&c, *values[i]); err != nil {
-			return Config{}, nil, fmt.Errorf("invalid setting %s: %w", s.name(), err)
+	for i, st := range s.list {
+		if err := st.apply(&c, *s.values[i]); err != nil {
+			return Config{}, fmt.Errorf("invalid setting %s: %w", st.name(), err)
 		}
 	}
 	if c.BaseURL == "" {
@@ -387,24 +460,100 @@ func Load(name string, args []string, getenv func(string) string, usageOut io.Wr
 	}
 	if c.Production() && !c.AllowConsoleInProduction {
 		if c.SMSProvider == "console" {
-			return Config{}, nil, errors.New("invalid setting SIMPLEMODULE_SMS_PROVIDER: the console sender is refused in production (set SIMPLEMODULE_ALLOW_CONSOLE_IN_PRODUCTION=true to allow it)")
+			return Config{}, errors.New("invalid setting SIMPLEMODULE_SMS_PROVIDER: the console sender is refused in production (set SIMPLEMODULE_ALLOW_CONSOLE_IN_PRODUCTION=true to allow it)")
 		}
 		if c.EmailProvider == "console" {
-			return Config{}, nil, errors.New("invalid setting SIMPLEMODULE_EMAIL_PROVIDER: the console sender is refused in production (set SIMPLEMODULE_ALLOW_CONSOLE_IN_PRODUCTION=true to allow it)")
+			return Config{}, errors.New("invalid setting SIMPLEMODULE_EMAIL_PROVIDER: the console sender is refused in production (set SIMPLEMODULE_ALLOW_CONSOLE_IN_PRODUCTION=true to allow it)")
 		}
 	}
 	if c.Production() && !strings.HasPrefix(c.BaseURL, "https://") {
-		return Config{}, nil, errors.New("invalid setting SIMPLEMODULE_BASE_URL: production needs an https:// base URL (cookies are Secure)")
+		return Config{}, errors.New("invalid setting SIMPLEMODULE_BASE_URL: production needs an https:// base URL (cookies are Secure)")
 	}
 	if c.HSTSPreload && c.HSTSMaxAge < MinHSTSPreloadMaxAge {
 		// Browsers' preload lists refuse a shorter max-age; sending preload
 		// with it would only look protected.
-		return Config{}, nil, fmt.Errorf("invalid setting SIMPLEMODULE_HSTS_PRELOAD (--hsts-preload): preload needs SIMPLEMODULE_HSTS_MAX_AGE of at least %d (1 year), got %d", int64(MinHSTSPreloadMaxAge/time.Second), int64(c.HSTSMaxAge/time.Second))
+		return Config{}, fmt.Errorf("invalid setting SIMPLEMODULE_HSTS_PRELOAD (--hsts-preload): preload needs SIMPLEMODULE_HSTS_MAX_AGE of at least %d (1 year), got %d", int64(MinHSTSPreloadMaxAge/time.Second), int64(c.HSTSMaxAge/time.Second))
 	}
 	if c.EmailProvider == "smtp" && c.SMTPHost == "" {
-		return Config{}, nil, errors.New("invalid setting SIMPLEMODULE_SMTP_HOST: required when SIMPLEMODULE_EMAIL_PROVIDER=smtp")
+		return Config{}, errors.New("invalid setting SIMPLEMODULE_SMTP_HOST: required when SIMPLEMODULE_EMAIL_PROVIDER=smtp")
 	}
-	return c, fs.Args(), nil
+	return c, nil
+}
+
+// EnvNames lists the variables of every setting.
+func EnvNames() []string {
+	list := settings()
+	names := make([]string, len(list))
+	for i, s := range list {
+		names[i] = s.env
+	}
+	return names
+}
+
+// UnknownEnv returns, for each SIMPLEMODULE_* variable in environ
+// ("NAME=value" entries, as os.Environ gives them) that is neither a
+// setting nor one of also, a warning line naming it and, when one known
+// name is clearly meant (a typo or two away), that name.
+func UnknownEnv(environ []string, also ...string) []string {
+	known := append(EnvNames(), also...)
+	var warnings []string
+	for _, kv := range environ {
+		name, _, _ := strings.Cut(kv, "=")
+		if !strings.HasPrefix(name, "SIMPLEMODULE_") || slices.Contains(known, name) {
+			continue
+		}
+		w := "warning: unknown setting " + name + " is ignored"
+		if guess := closest(name, known); guess != "" {
+			w += " (did you mean " + guess + "?)"
+		}
+		warnings = append(warnings, w)
+	}
+	slices.Sort(warnings)
+	return warnings
+}
+
+// closest returns the one name in known within a small edit distance of
+// name (at most 2, or 3 for long names), or "" when none or several are.
+func closest(name string, known []string) string {
+	limit := 2
+	if len(name) > 24 {
+		limit = 3
+	}
+	best, bestDist, ties := "", limit+1, 0
+	for _, k := range known {
+		switch d := editDistance(name, k); {
+		case d < bestDist:
+			best, bestDist, ties = k, d, 0
+		case d == bestDist:
+			ties++
+		}
+	}
+	if best == "" || ties > 0 {
+		return ""
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance of a and b (bytes: the names
+// are ASCII).
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }
 
 // ParseLockout parses "5/15m/15m".
