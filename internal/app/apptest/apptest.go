@@ -133,6 +133,9 @@ func Start(t testing.TB, db string, change func(*config.Config)) *Env {
 	srv.Start()
 	t.Cleanup(func() {
 		srv.Close()
+		if err := a.Users.Close(context.Background()); err != nil {
+			t.Errorf("close users: %v", err)
+		}
 		a.Close()
 	})
 	e.App, e.URL = a, srv.URL

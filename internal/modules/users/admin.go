@@ -103,11 +103,18 @@ func (s adminService) AuditTrail(ctx context.Context, userID string, limit, offs
 }
 
 func (s adminService) Sessions(ctx context.Context, userID string) ([]contracts.Session, error) {
-	return nil, contracts.ErrNotImplemented
+	if _, err := s.m.store.AccountByID(ctx, userID); err != nil {
+		return nil, adminErr("list sessions", err)
+	}
+	list, err := s.m.accounts.ListSessions(ctx, userID, "")
+	return list, adminErr("list sessions", err)
 }
 
 func (s adminService) SignOutEverywhere(ctx context.Context, actorID, userID, clientIP string) error {
-	return contracts.ErrNotImplemented
+	if err := s.m.accounts.SignOutEverywhere(ctx, actorID, userID, account.Client{IP: clientIP}); err != nil {
+		return adminErr("sign out everywhere", err)
+	}
+	return nil
 }
 
 // SetAdmin grants or revokes the Admin role; asking for the state the user

@@ -122,6 +122,7 @@ func (m *Module) Registry() web.Registry {
 			{Name: "users/account/manage/change-password", Template: "pages/account/manage/change-password.html"},
 			{Name: "users/account/manage/email", Template: "pages/account/manage/email.html"},
 			{Name: "users/account/manage/phone", Template: "pages/account/manage/phone.html"},
+			{Name: "users/account/manage/sessions", Template: "pages/account/manage/sessions.html"},
 		},
 		Routes: []web.Route{
 			{Pattern: "GET /{$}", Handler: fn(func(w http.ResponseWriter, r *http.Request) {
@@ -153,6 +154,10 @@ func (m *Module) Registry() web.Registry {
 			{Pattern: "POST /account/manage/send-phone-verification-code", Pages: []string{"users/account/manage/phone"}, Handler: signedIn(h.SendPhoneCode)},
 			{Pattern: "POST /account/manage/confirm-phone-number", Pages: []string{"users/account/manage/phone"}, Handler: signedIn(h.ConfirmPhone)},
 			{Pattern: "POST /account/manage/remove-phone-number", Pages: []string{"users/account/manage/phone"}, Handler: signedIn(h.RemovePhone)},
+			// Sessions: where the user is signed in.
+			{Pattern: "GET /account/manage/sessions", Pages: []string{"users/account/manage/sessions"}, Handler: signedIn(h.SessionsPage)},
+			{Pattern: "POST /account/manage/sessions/{id}/revoke", Pages: []string{"users/account/manage/sessions"}, Handler: signedIn(h.RevokeSession)},
+			{Pattern: "POST /account/manage/sessions/revoke-others", Pages: []string{"users/account/manage/sessions"}, Handler: signedIn(h.RevokeOtherSessions)},
 		},
 	}
 }

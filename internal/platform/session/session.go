@@ -7,7 +7,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/simplemodule-go/simplemodule/internal/platform/clock"
@@ -30,32 +32,52 @@ var ErrNotFound = errors.New("session not found")
 // Session is one signed-in browser.
 type Session struct {
 	IDHash        string
+	PublicID      string // names the session on pages; never the token or its hash
 	UserID        string
 	SecurityStamp string
 	Persistent    bool
 	ExpiresAt     time.Time
 }
 
+// Client is the browser a session starts in, remembered so its owner can
+// recognise it on the sessions page.
+type Client struct {
+	UserAgent string
+	IP        string
+}
+
+// maxUserAgent bounds the stored User-Agent; the header is the client's to fill.
+const maxUserAgent = 512
+
 // Store reads and writes the sessions table.
 type Store struct {
 	Clock  clock.Clock
-	Secure bool // Secure cookies (production)
+	Secure bool         // Secure cookies (production)
+	Log    *slog.Logger // failed background writes; nil logs to slog.Default
+
+	seen lastSeen // batches last-seen writes; see Seen
 }
 
-// Create starts a session for userID and returns its token.
-func (s *Store) Create(ctx context.Context, db database.Queryer, userID, stamp string, persistent bool) (string, Session, error) {
+// Create starts a session for userID in the browser c and returns its token.
+func (s *Store) Create(ctx context.Context, db database.Queryer, userID, stamp string, persistent bool, c Client) (string, Session, error) {
 	token := secrets.Token(32)
 	life := ShortLifetime
 	if persistent {
 		life = RememberMeLifetime
 	}
 	now := s.Clock.Now()
-	sess := Session{IDHash: secrets.Hash(token), UserID: userID, SecurityStamp: stamp, Persistent: persistent, ExpiresAt: now.Add(life)}
-	_, err := db.ExecContext(ctx, `INSERT INTO sessions (id_hash, user_id, security_stamp, persistent, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)`,
-		sess.IDHash, userID, stamp, persistent, now.UnixMilli(), sess.ExpiresAt.UnixMilli())
+	sess := Session{IDHash: secrets.Hash(token), PublicID: secrets.ID(), UserID: userID, SecurityStamp: stamp, Persistent: persistent, ExpiresAt: now.Add(life)}
+	ua := strings.ToValidUTF8(strings.ReplaceAll(c.UserAgent, "\x00", ""), "")
+	if len(ua) > maxUserAgent {
+		ua = strings.ToValidUTF8(ua[:maxUserAgent], "")
+	}
+	_, err := db.ExecContext(ctx, `INSERT INTO sessions (id_hash, public_id, user_id, security_stamp, persistent, created_at, last_seen_at, expires_at, user_agent, client_ip)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		sess.IDHash, sess.PublicID, userID, stamp, persistent, now.UnixMilli(), now.UnixMilli(), sess.ExpiresAt.UnixMilli(), ua, c.IP)
 	if err != nil {
 		return "", Session{}, fmt.Errorf("create session: %w", err)
 	}
+	s.seen.markSeen(sess.IDHash, now)
 	return token, sess, nil
 }
 

@@ -59,6 +59,11 @@ type EmailChanged struct{ UserID, OldEmail, NewEmail string }
 // PasswordChanged: the password changed (by the user or a reset link).
 type PasswordChanged struct{ UserID string }
 
+// SessionsRevoked: sessions of the user were ended by ActorID (the user
+// themselves from the sessions page, or an administrator): one of them,
+// all but the current one, or all of them.
+type SessionsRevoked struct{ UserID, ActorID string }
+
 // RegistrationAttempted: someone tried to sign up with the address of the
 // existing account UserID (Email, confirmed or not). Nothing was created or
 // changed; registration answered as for a new address, so only the

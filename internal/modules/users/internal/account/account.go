@@ -109,10 +109,12 @@ func New(d Deps) *Service {
 }
 
 // Client is who asks: the client IP for the audit log and the key rate
-// limits count per network (the address, or its /64 for IPv6).
+// limits count per network (the address, or its /64 for IPv6), and the
+// browser's User-Agent, remembered with a session it starts.
 type Client struct {
-	IP      string
-	RateKey string
+	IP        string
+	RateKey   string
+	UserAgent string
 }
 
 // Errors for expected outcomes. The web layer maps each to a status and a

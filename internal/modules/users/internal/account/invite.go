@@ -138,5 +138,5 @@ func (s *Service) AcceptInvitation(ctx context.Context, userID, code, newPW, con
 			return NewSession{}, err
 		}
 	}
-	return s.startSession(context.WithoutCancel(ctx), acct, false)
+	return s.startSession(context.WithoutCancel(ctx), acct, false, c)
 }

@@ -181,7 +181,7 @@ func (s *Service) SignIn(ctx context.Context, addr, pw string, remember bool, ol
 			return SignInResult{}, err
 		}
 	}
-	ns, err := s.startSession(book, acct, remember)
+	ns, err := s.startSession(book, acct, remember, c)
 	if err != nil {
 		return SignInResult{}, err
 	}
@@ -209,9 +209,9 @@ func (s *Service) countSignIn(res SignInResult, err error) {
 }
 
 // startSession clears the failure count, stamps the sign-in time and
-// creates the session in one transaction; ErrLockedOut when the account
-// became locked meanwhile.
-func (s *Service) startSession(ctx context.Context, acct store.Account, remember bool) (NewSession, error) {
+// creates the session, with the browser and IP of c, in one transaction;
+// ErrLockedOut when the account became locked meanwhile.
+func (s *Service) startSession(ctx context.Context, acct store.Account, remember bool, c Client) (NewSession, error) {
 	var ns NewSession
 	err := s.Store.DB.InTx(ctx, func(tx *sql.Tx) error {
 		ok, err := s.Store.StampSignIn(ctx, tx, acct.ID)
@@ -225,7 +225,7 @@ func (s *Service) startSession(ctx context.Context, acct store.Account, remember
 		if err := s.Store.DeleteExpiredSessions(ctx, tx); err != nil {
 			return err
 		}
-		ns.Token, ns.Session, err = s.Sessions.Create(ctx, tx, acct.ID, acct.SecurityStamp, remember)
+		ns.Token, ns.Session, err = s.Sessions.Create(ctx, tx, acct.ID, acct.SecurityStamp, remember, session.Client{UserAgent: c.UserAgent, IP: c.IP})
 		return err
 	})
 	return ns, err
@@ -325,8 +325,9 @@ var ErrNoSession = errors.New("no live session")
 
 // Authenticate returns the account behind a session token and the hash
 // that identifies the session: a live session whose stamp still matches
-// the user's security stamp, on an account an admin has not locked.
-// Anything else is ErrNoSession, and a stale session is deleted.
+// the user's security stamp, on an account an admin has not locked, and
+// notes that the session was used. Anything else is ErrNoSession, and a
+// stale session is deleted.
 func (s *Service) Authenticate(ctx context.Context, token string) (store.Account, string, error) {
 	idHash := secrets.Hash(token)
 	acct, stamp, err := s.Store.AccountBySession(ctx, idHash)
@@ -342,6 +343,9 @@ func (s *Service) Authenticate(ctx context.Context, token string) (store.Account
 		}
 		return store.Account{}, "", ErrNoSession
 	}
+	// Last seen is noted off the request path: at most once a minute per
+	// session, written in batches by the session store's writer.
+	s.Sessions.Seen(s.Store.DB, idHash)
 	return acct, idHash, nil
 }
 

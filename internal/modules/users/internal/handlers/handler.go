@@ -77,7 +77,7 @@ func currentSessionHash(r *http.Request) string {
 
 // client is who asks, for the audit log and the per-network limits.
 func (h *Handler) client(r *http.Request) account.Client {
-	return account.Client{IP: h.Kit.ClientIP(r), RateKey: h.Kit.RateKey(r)}
+	return account.Client{IP: h.Kit.ClientIP(r), RateKey: h.Kit.RateKey(r), UserAgent: r.UserAgent()}
 }
 
 // parseForm limits the body and parses it; false means an answer was sent.
