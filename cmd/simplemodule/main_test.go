@@ -15,7 +15,7 @@ func noEnv(string) string { return "" }
 
 func TestValidatePagesRealRegistry(t *testing.T) {
 	var out, errOut bytes.Buffer
-	if err := run(context.Background(), []string{"validate-pages"}, noEnv, &out, &errOut); err != nil {
+	if err := run(context.Background(), []string{"validate-pages"}, noEnv, nil, &out, &errOut); err != nil {
 		t.Fatalf("validate-pages: got error %v (output %q), want exit 0", err, out.String())
 	}
 	if !strings.Contains(out.String(), "page registry OK") {
@@ -66,15 +66,16 @@ func TestBadSettingNamesIt(t *testing.T) {
 		want string
 	}{
 		{"bad duration", map[string]string{"SIMPLEMODULE_PHONE_CODE_TTL": "soon"}, nil, "SIMPLEMODULE_PHONE_CODE_TTL"},
-		{"bad flag value", nil, []string{"--phone-lockout", "5"}, "SIMPLEMODULE_PHONE_LOCKOUT"},
+		{"bad variable on a command without the flag", map[string]string{"SIMPLEMODULE_PHONE_LOCKOUT": "5"}, nil, "SIMPLEMODULE_PHONE_LOCKOUT"},
 		{"bad database url", map[string]string{"SIMPLEMODULE_DATABASE_URL": "mysql://x"}, nil, "SIMPLEMODULE_DATABASE_URL"},
+		{"bad flag value", nil, []string{"--database-url", "mysql://x"}, "SIMPLEMODULE_DATABASE_URL"},
 		{"console refused in production", map[string]string{"SIMPLEMODULE_ENV": "production", "SIMPLEMODULE_BASE_URL": "https://id.example"}, nil, "SIMPLEMODULE_SMS_PROVIDER"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var out, errOut bytes.Buffer
 			getenv := func(k string) string { return tt.env[k] }
-			err := run(context.Background(), append([]string{"migrate"}, tt.args...), getenv, &out, &errOut)
+			err := run(context.Background(), append([]string{"migrate"}, tt.args...), getenv, nil, &out, &errOut)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("got error %v, want one naming %s", err, tt.want)
 			}
@@ -85,14 +86,14 @@ func TestBadSettingNamesIt(t *testing.T) {
 func TestUserCreate(t *testing.T) {
 	db := "sqlite:" + t.TempDir() + "/u.db"
 	var out, errOut bytes.Buffer
-	err := run(context.Background(), []string{"user", "create", "--email", "root@example.com", "--password", "violet otter lantern 57", "--admin", "--database-url", db}, noEnv, &out, &errOut)
+	err := run(context.Background(), []string{"user", "create", "--email", "root@example.com", "--password", "violet otter lantern 57", "--admin", "--database-url", db}, noEnv, nil, &out, &errOut)
 	if err != nil {
 		t.Fatalf("user create: %v (%s)", err, errOut.String())
 	}
 	if !strings.Contains(out.String(), "root@example.com (Admin)") {
 		t.Errorf("got %q, want it to report the admin user", out.String())
 	}
-	err = run(context.Background(), []string{"user", "create", "--email", "ROOT@example.com", "--password", "violet otter lantern 57", "--database-url", db}, noEnv, &out, &errOut)
+	err = run(context.Background(), []string{"user", "create", "--email", "ROOT@example.com", "--password", "violet otter lantern 57", "--database-url", db}, noEnv, nil, &out, &errOut)
 	if err == nil {
 		t.Error("second user with the same email: got success, want an error")
 	}

@@ -21,7 +21,7 @@ func startServe(t *testing.T, metricsAddr string) (public, metrics string, stop 
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
-		err := run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--metrics-addr", metricsAddr, "--database-url", "sqlite:" + t.TempDir() + "/serve.db"}, noEnv, io.Discard, pw)
+		err := run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--metrics-addr", metricsAddr, "--database-url", "sqlite:" + t.TempDir() + "/serve.db"}, noEnv, nil, io.Discard, pw)
 		pw.Close()
 		done <- err
 	}()
@@ -144,7 +144,7 @@ func TestBadMetricsAddrNamesIt(t *testing.T) {
 		env  map[string]string
 		args []string
 	}{
-		{"not host:port", "migrate", nil, []string{"--metrics-addr", "9090"}},
+		{"not host:port", "serve", nil, []string{"--addr", "127.0.0.1:0", "--metrics-addr", "9090"}},
 		{"same as the public address", "migrate", map[string]string{"SIMPLEMODULE_ADDR": "127.0.0.1:8080", "SIMPLEMODULE_METRICS_ADDR": "127.0.0.1:8080"}, nil},
 		{"address in use", "serve", nil, []string{"--addr", "127.0.0.1:0", "--metrics-addr", busy.Addr().String()}},
 	}
@@ -152,7 +152,7 @@ func TestBadMetricsAddrNamesIt(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			getenv := func(k string) string { return tt.env[k] }
 			args := append([]string{tt.cmd, "--database-url", "sqlite:" + t.TempDir() + "/bad.db"}, tt.args...)
-			err := run(context.Background(), args, getenv, io.Discard, io.Discard)
+			err := run(context.Background(), args, getenv, nil, io.Discard, io.Discard)
 			if err == nil || !strings.Contains(err.Error(), "SIMPLEMODULE_METRICS_ADDR") {
 				t.Errorf("got error %v, want one naming SIMPLEMODULE_METRICS_ADDR", err)
 			}

@@ -26,7 +26,7 @@ func TestHSTSSettings(t *testing.T) {
 		{name: "flag wins", env: map[string]string{"SIMPLEMODULE_HSTS_MAX_AGE": "0"}, args: []string{"--hsts-max-age", "600"}, wantMaxAge: 10 * time.Minute},
 		{name: "preload with the default max-age", env: map[string]string{"SIMPLEMODULE_HSTS_PRELOAD": "true"}, wantMaxAge: year, wantPreload: true},
 		{name: "preload with two years", env: map[string]string{"SIMPLEMODULE_HSTS_PRELOAD": "true", "SIMPLEMODULE_HSTS_MAX_AGE": "63072000"}, wantMaxAge: 2 * year, wantPreload: true},
-		{name: "preload flag", args: []string{"--hsts-preload", "true"}, wantMaxAge: year, wantPreload: true},
+		{name: "preload flag", args: []string{"--hsts-preload"}, wantMaxAge: year, wantPreload: true},
 		{name: "preload with a short max-age", env: map[string]string{"SIMPLEMODULE_HSTS_PRELOAD": "true", "SIMPLEMODULE_HSTS_MAX_AGE": "86400"}, wantErr: "SIMPLEMODULE_HSTS_PRELOAD"},
 		{name: "preload without a header", env: map[string]string{"SIMPLEMODULE_HSTS_PRELOAD": "true", "SIMPLEMODULE_HSTS_MAX_AGE": "0"}, wantErr: "SIMPLEMODULE_HSTS_PRELOAD"},
 		{name: "preload not a boolean", env: map[string]string{"SIMPLEMODULE_HSTS_PRELOAD": "yes please"}, wantErr: "SIMPLEMODULE_HSTS_PRELOAD"},
