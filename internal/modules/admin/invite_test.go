@@ -165,6 +165,9 @@ func TestAdminInvitationExpires(t *testing.T) {
 		if msg, _ := apptest.TestID(res.Body, "form-error"); res.Status != http.StatusUnprocessableEntity || !strings.Contains(msg, "expired") {
 			t.Errorf("GET link after 7 days: got %d %q, want 422 saying it expired", res.Status, msg)
 		}
+		if !strings.Contains(res.Body, `href="/account/forgot-password"`) || strings.Contains(res.Body, `action="/account/invitation"`) {
+			t.Error("expired link page: want a way to a new link and no password form")
+		}
 		c := e.NewClient()
 		res = acceptInvitation(c, link, danaPW)
 		if msg, _ := apptest.TestID(res.Body, "form-error"); res.Status != http.StatusUnprocessableEntity || !strings.Contains(msg, "expired") {

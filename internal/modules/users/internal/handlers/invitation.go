@@ -9,8 +9,10 @@ import (
 
 const pageInvitation = "users/account/invitation"
 
-// againInvitation is what to do after a dead invitation link.
-const againInvitation = "Ask an administrator to send you a new invitation."
+// againInvitation is what to do after a dead invitation link: the account
+// exists, so "Forgot password" sets a password as well as a new invitation
+// would.
+const againInvitation = `Choose a password with "Forgot password" on the sign-in page, or ask an administrator for help.`
 
 type invitationForm struct {
 	UserID string
