@@ -34,7 +34,7 @@ func runCLI(t *testing.T, stdin string, args ...string) result {
 }
 
 func TestHelpListsCommands(t *testing.T) {
-	for _, args := range [][]string{{"help"}, {"--help"}, {"-h"}, {"-help"}, {"user", "--help"}} {
+	for _, args := range [][]string{{"help"}, {"--help"}, {"-h"}, {"-help"}, {"user", "--help"}, {"help", "user"}, {"help", "help"}} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
 			r := runCLI(t, "", args...)
 			if r.err != nil {

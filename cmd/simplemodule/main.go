@@ -256,7 +256,7 @@ func runValidatePages(ctx context.Context, std cli, args []string) error {
 }
 
 func runHelp(ctx context.Context, std cli, args []string) error {
-	if len(args) == 0 {
+	if len(args) == 0 || isHelp(args[0]) || (len(args) == 1 && args[0] == "user") {
 		fmt.Fprint(std.stdout, commandList())
 		return nil
 	}
