@@ -43,6 +43,7 @@ func (m *Module) Subscribe(bus *events.Bus) {
 type data struct {
 	Old, New, Link string
 	Verified       bool
+	ByAdmin        bool // the change was made by an administrator
 }
 
 var (
@@ -108,6 +109,18 @@ If it was not you, ignore this message.
 <p>If it was you, <a href="{{.Link}}/account/login">sign in</a>. Forgot your password? <a href="{{.Link}}/account/forgot-password">Reset it</a>.</p>
 <p>If it was not you, ignore this message.</p>`,
 	}
+	mailAccountDeleted = email.Template{
+		Subject: "Your account was deleted",
+		Text: `Your SimpleModule account {{.Old}} was deleted{{if .ByAdmin}} by an administrator{{end}}. Every device was signed out, and your profile, email address, phone number and the messages we kept for you are gone.
+
+We kept the security log of the account, with your email address and phone number removed and the account named by a pseudonym, to investigate abuse of the service.
+
+If you did not ask for this, contact support.
+`,
+		HTML: `<p>Your SimpleModule account <strong>{{.Old}}</strong> was deleted{{if .ByAdmin}} by an administrator{{end}}. Every device was signed out, and your profile, email address, phone number and the messages we kept for you are gone.</p>
+<p>We kept the security log of the account, with your email address and phone number removed and the account named by a pseudonym, to investigate abuse of the service.</p>
+<p>If you did not ask for this, contact support.</p>`,
+	}
 	mailEmailReverify = email.Template{
 		Subject: "Please verify your email address again",
 		Text: `An administrator has asked you to verify the email address of your SimpleModule account again.
@@ -156,6 +169,13 @@ func (m *Module) handle(ctx context.Context, tx *sql.Tx, ev any) error {
 		// first may not be its owner — the owner can take it back with a
 		// reset link.
 		return m.send(ctx, tx, e.Email, mailRegistrationAttempted, data{Link: m.d.BaseURL})
+	case contracts.AccountDeleted:
+		// The account is gone, so its address comes with the event; only a
+		// confirmed one is written to, as for every notice.
+		if !e.EmailConfirmed {
+			return nil
+		}
+		return m.send(ctx, tx, e.Email, mailAccountDeleted, data{Old: e.Email, ByAdmin: e.ActorID != e.UserID})
 	case contracts.EmailReverificationForced:
 		// The address was confirmed until a moment ago: it is the right
 		// place to say what happened and where to go next.

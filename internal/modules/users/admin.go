@@ -150,7 +150,10 @@ func (e inviteInputError) Error() string { return e.msg }
 func (e inviteInputError) UserMessage() string { return e.msg }
 
 func (s adminService) Delete(ctx context.Context, actorID, userID, clientIP string) error {
-	return contracts.ErrNotImplemented
+	if err := s.m.accounts.DeleteByAdmin(ctx, actorID, userID, account.Client{IP: clientIP}); err != nil {
+		return adminErr("delete user", err)
+	}
+	return nil
 }
 
 // Contacts returns the module's contact look-up for other modules.

@@ -111,3 +111,13 @@ type UserInvited struct {
 	UserID, ActorID, Email string
 	Admin                  bool
 }
+
+// AccountDeleted: the account UserID was deleted, by its owner (ActorID ==
+// UserID) or an administrator. Email and EmailConfirmed are what the
+// account held: the row is gone by the time anyone hears of it, inside the
+// deletion's transaction included.
+type AccountDeleted struct {
+	UserID, Email  string
+	EmailConfirmed bool
+	ActorID        string
+}
