@@ -23,6 +23,7 @@ var templateFiles embed.FS
 const (
 	pageUsers     = "admin/users/index"
 	pageEdit      = "admin/users/edit"
+	pageNew       = "admin/users/new"
 	pageForbidden = "admin/forbidden"
 	pageNotFound  = "admin/not-found"
 )

@@ -9,8 +9,6 @@ import (
 	"github.com/simplemodule-go/simplemodule/internal/platform/web"
 )
 
-const pageNew = "admin/users/new"
-
 // newUserForm is the create-a-user form as typed.
 type newUserForm struct {
 	Email       string
