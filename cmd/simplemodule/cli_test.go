@@ -104,7 +104,9 @@ func TestCommandLineMistakes(t *testing.T) {
 		{name: "unknown command", args: []string{"frobnicate"}, want: `unknown command "frobnicate"`},
 		{name: "user without a command", args: []string{"user"}, want: "create or set-admin"},
 		{name: "a server flag on migrate", args: []string{"migrate", "--smtp-host", "mail"}, want: "flag provided but not defined: -smtp-host"},
-		{name: "a value after a yes/no flag", args: []string{"user", "create", "--email", "a@example.com", "--admin", "true", "--database-url", db}, want: `unexpected argument "true"`},
+		{name: "a value after a yes/no flag", args: []string{"user", "create", "--email", "a@example.com", "--admin", "true", "--database-url", db}, want: `unexpected argument "true": --admin is a yes/no flag`},
+		{name: "a value after a yes/no setting", args: []string{"serve", "--require-confirmed-email", "false"}, want: "--require-confirmed-email=false"},
+		{name: "a stray argument", args: []string{"migrate", "now"}, want: `unexpected argument "now" (see simplemodule migrate --help)`},
 		{name: "set-admin without email", args: []string{"user", "set-admin", "--database-url", db}, want: "needs --email"},
 	}
 	for _, tt := range tests {

@@ -176,9 +176,23 @@ func parse(fs *flag.FlagSet, args []string, std cli) error {
 	case err != nil:
 		return fmt.Errorf("%w (see %s --help)", err, fs.Name())
 	case fs.NArg() > 0:
-		return fmt.Errorf("unexpected argument %q: yes/no flags take no value, or --flag=false (see %s --help)", fs.Arg(0), fs.Name())
+		extra := fs.Arg(0)
+		if i := len(args) - fs.NArg(); i > 0 && isBoolFlag(fs, args[i-1]) {
+			return fmt.Errorf("unexpected argument %q: %s is a yes/no flag and takes no value (or write %s=%s)", extra, args[i-1], args[i-1], extra)
+		}
+		return fmt.Errorf("unexpected argument %q (see %s --help)", extra, fs.Name())
 	}
 	return nil
+}
+
+// isBoolFlag reports whether arg ("--admin") names a yes/no flag of fs.
+func isBoolFlag(fs *flag.FlagSet, arg string) bool {
+	f := fs.Lookup(strings.TrimLeft(arg, "-"))
+	if f == nil || !strings.HasPrefix(arg, "-") {
+		return false
+	}
+	b, ok := f.Value.(interface{ IsBoolFlag() bool })
+	return ok && b.IsBoolFlag()
 }
 
 // settings parses args for command name, whose flags are its own (added by
