@@ -122,9 +122,9 @@ func (m *Module) Registry() web.Registry {
 			{Name: "users/account/manage/change-password", Template: "pages/account/manage/change-password.html"},
 			{Name: "users/account/manage/email", Template: "pages/account/manage/email.html"},
 			{Name: "users/account/manage/phone", Template: "pages/account/manage/phone.html"},
+			{Name: "users/account/manage/sessions", Template: "pages/account/manage/sessions.html"},
 			{Name: "users/account/manage/personal-data", Template: "pages/account/manage/personal-data.html"},
 			{Name: "users/account/deleted", Template: "pages/account/deleted.html"},
-			{Name: "users/account/manage/sessions", Template: "pages/account/manage/sessions.html"},
 		},
 		Routes: []web.Route{
 			{Pattern: "GET /{$}", Handler: fn(func(w http.ResponseWriter, r *http.Request) {
@@ -156,15 +156,15 @@ func (m *Module) Registry() web.Registry {
 			{Pattern: "POST /account/manage/send-phone-verification-code", Pages: []string{"users/account/manage/phone"}, Handler: signedIn(h.SendPhoneCode)},
 			{Pattern: "POST /account/manage/confirm-phone-number", Pages: []string{"users/account/manage/phone"}, Handler: signedIn(h.ConfirmPhone)},
 			{Pattern: "POST /account/manage/remove-phone-number", Pages: []string{"users/account/manage/phone"}, Handler: signedIn(h.RemovePhone)},
+			// Sessions: where the user is signed in.
+			{Pattern: "GET /account/manage/sessions", Pages: []string{"users/account/manage/sessions"}, Handler: signedIn(h.SessionsPage)},
+			{Pattern: "POST /account/manage/sessions/{id}/revoke", Pages: []string{"users/account/manage/sessions"}, Handler: signedIn(h.RevokeSession)},
+			{Pattern: "POST /account/manage/sessions/revoke-others", Pages: []string{"users/account/manage/sessions"}, Handler: signedIn(h.RevokeOtherSessions)},
 			// Personal data: download and account deletion.
 			{Pattern: "GET /account/manage/personal-data", Pages: []string{"users/account/manage/personal-data"}, Handler: signedIn(h.PersonalDataPage)},
 			{Pattern: "POST /account/manage/personal-data/download", Pages: []string{"users/account/manage/personal-data"}, Handler: signedIn(h.DownloadPersonalData)},
 			{Pattern: "POST /account/manage/delete-account", Pages: []string{"users/account/manage/personal-data"}, Handler: signedIn(h.DeleteAccount)},
 			{Pattern: "GET /account/deleted", Pages: []string{"users/account/deleted"}, Handler: fn(h.AccountDeletedPage)},
-			// Sessions: where the user is signed in.
-			{Pattern: "GET /account/manage/sessions", Pages: []string{"users/account/manage/sessions"}, Handler: signedIn(h.SessionsPage)},
-			{Pattern: "POST /account/manage/sessions/{id}/revoke", Pages: []string{"users/account/manage/sessions"}, Handler: signedIn(h.RevokeSession)},
-			{Pattern: "POST /account/manage/sessions/revoke-others", Pages: []string{"users/account/manage/sessions"}, Handler: signedIn(h.RevokeOtherSessions)},
 		},
 	}
 }

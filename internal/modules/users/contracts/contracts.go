@@ -97,19 +97,19 @@ type UserLocked struct{ UserID, ActorID string }
 // UserUnlocked: see UserLocked.
 type UserUnlocked struct{ UserID, ActorID string }
 
+// UserInvited: an administrator (ActorID) created an account for Email,
+// in the Admin role when Admin, and emailed it a link to choose a password.
+type UserInvited struct {
+	UserID, ActorID, Email string
+	Admin                  bool
+}
+
 // RoleChanged: Role was granted to (Granted) or revoked from the user by
 // ActorID (empty: the command line). It takes effect at the user's next
 // request: the session's roles are read per request.
 type RoleChanged struct {
 	UserID, ActorID, Role string
 	Granted               bool
-}
-
-// UserInvited: an administrator (ActorID) created an account for Email,
-// in the Admin role when Admin, and emailed it a link to choose a password.
-type UserInvited struct {
-	UserID, ActorID, Email string
-	Admin                  bool
 }
 
 // AccountDeleted: the account UserID was deleted, by its owner (ActorID ==
