@@ -1,6 +1,8 @@
 package admin_test
 
 import (
+	"context"
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
@@ -67,9 +69,10 @@ func TestAdminCannotDeleteThemselves(t *testing.T) {
 	apptest.ForEachDB(t, func(t *testing.T, db string) {
 		e, admin, ac := startWithAdmin(t, db)
 		// Another administrator exists, so only the self rule refuses.
-		createUser(t, e, carolEmail)
-		carol := e.NewClient()
-		carol.Login(carolEmail, testPW)
+		carol := createUser(t, e, carolEmail)
+		if err := e.App.Users.Admin().SetAdmin(context.Background(), admin.ID, carol.ID, true, ""); err != nil {
+			t.Fatal(err)
+		}
 
 		for _, path := range []string{editPath(admin.ID, "details"), editPath(admin.ID, "details") + "&confirm=delete"} {
 			page := ac.Get(path)
@@ -95,5 +98,17 @@ func TestAdminCannotDeleteThemselves(t *testing.T) {
 		if got := eventsOf[contracts.AccountDeleted](e); len(got) != 0 {
 			t.Errorf("AccountDeleted events: got %+v, want none", got)
 		}
+
+		// Another administrator may delete this one; then carol is the last
+		// administrator, whose account nobody deletes.
+		cc := signedIn(e, carolEmail)
+		if res := cc.Post("/admin/users/"+admin.ID+"/delete", url.Values{}); res.Status != http.StatusSeeOther {
+			t.Fatalf("carol deletes the other admin: got %d, want 303: %s", res.Status, apptest.Excerpt(res.Body))
+		}
+		bob := createUser(t, e, bobEmail)
+		if err := e.App.Users.Admin().Delete(context.Background(), bob.ID, carol.ID, ""); !errors.Is(err, contracts.ErrLastAdmin) {
+			t.Errorf("delete the last admin: got %v, want ErrLastAdmin", err)
+		}
+		apptest.WantSignedIn(t, cc, true)
 	})
 }
