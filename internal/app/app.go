@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/simplemodule-go/simplemodule/internal/messaging/email"
 	emailsmtp "github.com/simplemodule-go/simplemodule/internal/messaging/email/smtp"
@@ -172,7 +173,16 @@ func build(ctx context.Context, db *database.DB, cfg config.Config, log *slog.Lo
 func (a *App) Registries() []web.Registry { return a.registry }
 
 // Close releases the database.
-func (a *App) Close() error { return a.DB.Close() }
+func (a *App) Close() error {
+	// The session writer's last notes go to the database before it closes.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := a.Users.Close(ctx); err != nil {
+		a.DB.Close()
+		return err
+	}
+	return a.DB.Close()
+}
 
 // SMSSender builds the configured SMS sender.
 func SMSSender(cfg config.Config, log *slog.Logger) (sms.Sender, error) {

@@ -37,6 +37,8 @@ var auditWords = map[string]string{
 	"user.invited":                   "Invited by an administrator",
 	"user.invitation_accepted":       "Invitation accepted: password chosen",
 	"sessions.signed_out_everywhere": "Signed out everywhere",
+	"session.revoked":                "Signed out one device",
+	"sessions.revoked_others":        "Signed out all other devices",
 	"user.deleted":                   "Account deleted",
 }
 
