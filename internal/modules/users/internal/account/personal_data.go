@@ -160,7 +160,7 @@ func (s *Service) PersonalData(ctx context.Context, userID string) (PersonalData
 // DeletionKeeps says what deleting an account keeps, and why, for the
 // pages before and after it.
 var DeletionKeeps = []string{
-	"The security log of your account (sign-ins locked, passwords and addresses changed, and so on), with your name, email address and phone number removed and your account id replaced by a pseudonym. We keep it to investigate abuse of the service; nobody can link it back to you without our secret key.",
+	"The security log of your account (sign-ins locked, passwords and addresses changed, and so on), with your display name, email address and phone number removed and your account id replaced by a pseudonym. We keep it to investigate abuse of the service; nobody can link it back to you without our secret key.",
 	"The addresses of the networks you used, inside that log, for the same reason.",
 	"One email telling you that the account was deleted, if your address was confirmed; it is kept as a delivery record for 30 days.",
 }
