@@ -2,7 +2,9 @@ package e2e
 
 import (
 	"context"
+	"net/http"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/chromedp/chromedp"
@@ -52,4 +54,45 @@ func TestAdminRolesTabInBrowser(t *testing.T) {
 	if !b.present("self-role-note") || b.present("grant-admin") || b.present("revoke-admin") {
 		t.Error("own roles tab: want the note and no grant or revoke button")
 	}
+}
+
+// TestAdminInvitationInBrowser creates a user from the New user form and
+// follows the emailed link in a fresh browser to choose a password, which
+// signs the person in with a verified address.
+func TestAdminInvitationInBrowser(t *testing.T) {
+	chrome := chromePath(t)
+	e := apptest.Start(t, "sqlite", nil)
+	const adminEmail, userEmail = "admin@example.com", "fox.mulder@example.com"
+	if _, err := e.App.Users.CreateUser(context.Background(), adminEmail, layoutPassword, true); err != nil {
+		t.Fatal(err)
+	}
+	b := newBrowser(t, chrome)
+	b.signIn(e, adminEmail, layoutPassword)
+	b.submit("open the user list", "/admin/users", chromedp.Navigate(e.URL+"/admin/users"))
+	b.submit("press New user", "/admin/users/new", chromedp.Click(testID("new-user")))
+	b.do("fill in the form",
+		chromedp.SendKeys(testID("new-email"), userEmail),
+		chromedp.SendKeys(testID("new-display-name"), "Fox Mulder"),
+		chromedp.Click(testID("new-admin-yes")),
+	)
+	ctx, cancel := context.WithTimeout(b.ctx, stepTimeout)
+	res, err := chromedp.RunResponse(ctx, chromedp.Click(testID("new-user-submit")))
+	cancel()
+	if err != nil {
+		t.Fatalf("create the user: %v", err)
+	}
+	if loc := b.location(); res.Status != http.StatusOK || !strings.HasSuffix(loc.Path, "/edit") {
+		t.Fatalf("create the user: got %d at %s, want 200 on the new user's page; %s", res.Status, loc, b.pageMessages())
+	}
+	b.wantText("display-name", "Fox Mulder")
+	b.wantText("roles", "Admin")
+
+	invitee := newBrowser(t, chrome)
+	invitee.submit("open the invitation link", "/account/invitation", chromedp.Navigate(e.URL+e.LastLink(userEmail)))
+	invitee.do("choose a password",
+		chromedp.SendKeys(chromedp.CSS(`#password`), layoutPassword),
+		chromedp.SendKeys(chromedp.CSS(`#confirm_password`), layoutPassword),
+	)
+	invitee.submit("set the password", "/account/manage", chromedp.Click(testID("accept-invitation")))
+	invitee.wantText("email-status", "Verified")
 }
