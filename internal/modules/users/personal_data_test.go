@@ -172,7 +172,7 @@ func TestPersonalDataDownload(t *testing.T) {
 				t.Errorf("sessions: got %d, want 2", len(p.Sessions))
 			}
 			for _, s := range p.Sessions {
-				if s["client_ip"] != "127.0.0.1" || s["browser"] == "" || s["signed_in_at"] == nil {
+				if s["client_ip"] != "127.0.0.1" || s["browser"] == "" || s["user_agent"] == "" || s["signed_in_at"] == nil {
 					t.Errorf("session: got %v, want its browser, IP 127.0.0.1 and sign-in time", s)
 				}
 			}

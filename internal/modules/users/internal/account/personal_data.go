@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/simplemodule-go/simplemodule/internal/messaging/outbox"
+	"github.com/simplemodule-go/simplemodule/internal/platform/session"
 )
 
 // PersonalDataFormat names the layout of the download, for whoever reads
@@ -54,7 +55,8 @@ type PersonalData struct {
 
 // PersonalSession is one signed-in browser, without its token or hash.
 type PersonalSession struct {
-	Browser    string    `json:"browser"` // the User-Agent header it signed in with
+	Browser    string    `json:"browser"`    // in words, e.g. "Firefox on Windows"
+	UserAgent  string    `json:"user_agent"` // the User-Agent header it signed in with
 	ClientIP   string    `json:"client_ip"`
 	CreatedAt  time.Time `json:"signed_in_at"`
 	LastSeenAt time.Time `json:"last_seen_at,omitzero"`
@@ -121,7 +123,7 @@ func (s *Service) PersonalData(ctx context.Context, userID string) (PersonalData
 
 	p.Sessions = []PersonalSession{}
 	for _, r := range recs.Sessions {
-		p.Sessions = append(p.Sessions, PersonalSession{Browser: r.UserAgent, ClientIP: r.ClientIP, CreatedAt: r.CreatedAt, LastSeenAt: r.LastSeenAt, ExpiresAt: r.ExpiresAt, RememberMe: r.Persistent})
+		p.Sessions = append(p.Sessions, PersonalSession{Browser: session.Browser(r.UserAgent), UserAgent: r.UserAgent, ClientIP: r.ClientIP, CreatedAt: r.CreatedAt, LastSeenAt: r.LastSeenAt, ExpiresAt: r.ExpiresAt, RememberMe: r.Persistent})
 	}
 	p.EmailLinks = []PersonalLink{}
 	for _, r := range recs.Tokens {
