@@ -555,3 +555,55 @@ func TestDeleteByAdmin(t *testing.T) {
 		})
 	})
 }
+
+// Two administrators deleting each other at the same moment: the count of
+// administrators is taken under a lock inside each transaction, so exactly
+// one deletion goes through and the other finds the last administrator.
+// Several rounds, each with the survivor and a new administrator, give the
+// two transactions many chances to overlap.
+func TestDeleteByAdminConcurrentKeepsAnAdministrator(t *testing.T) {
+	apptest.ForEachDB(t, func(t *testing.T, db string) {
+		e := apptest.Start(t, db, nil)
+		ctx := context.Background()
+		admin := e.App.Users.Admin()
+		survivor, err := e.App.Users.CreateUser(ctx, "admin0@example.com", password, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for round := 1; round <= 10; round++ {
+			fresh, err := e.App.Users.CreateUser(ctx, fmt.Sprintf("admin%d@example.com", round), password, true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			errs := make(chan error, 2)
+			start := make(chan struct{})
+			for _, pair := range [][2]string{{survivor.ID, fresh.ID}, {fresh.ID, survivor.ID}} {
+				go func() {
+					<-start
+					errs <- admin.Delete(ctx, pair[0], pair[1], "192.0.2.1")
+				}()
+			}
+			close(start)
+			var ok, refused int
+			for range 2 {
+				switch err := <-errs; {
+				case err == nil:
+					ok++
+				case errors.Is(err, contracts.ErrLastAdmin), errors.Is(err, contracts.ErrNotFound):
+					refused++
+				default:
+					t.Errorf("round %d: Delete: unexpected error %v", round, err)
+				}
+			}
+			if ok != 1 || refused != 1 {
+				t.Fatalf("round %d: got %d deletions through and %d refused, want 1 and 1", round, ok, refused)
+			}
+			if n := e.Count(`SELECT COUNT(*) FROM user_roles WHERE role = 'Admin'`); n != 1 {
+				t.Fatalf("round %d: administrators left: got %d, want 1", round, n)
+			}
+			if _, err := admin.Get(ctx, survivor.ID); err != nil {
+				survivor = fresh
+			}
+		}
+	})
+}
