@@ -607,3 +607,48 @@ func TestDeleteByAdminConcurrentKeepsAnAdministrator(t *testing.T) {
 		}
 	})
 }
+
+// A number can pass from one person to another: the messages texted to it
+// for the account that holds it now are that account's. Another user who
+// types the same number sees only their own codes in the download, and
+// deleting their account leaves the holder's messages alone.
+func TestPersonalDataLeavesAnotherHoldersMessages(t *testing.T) {
+	apptest.ForEachDB(t, func(t *testing.T, db string) {
+		e := apptest.Start(t, db, nil)
+		bob := e.NewClient()
+		bob.Register("bob@example.com", password)
+		phoneVerify(t, e, bob, pdNumber)
+		bobID := userID(t, e, "bob@example.com")
+
+		ann := e.NewClient()
+		ann.Register("ann@example.com", password)
+		if res := phoneSend(ann, pdNumber); res.Status != http.StatusSeeOther {
+			t.Fatalf("ann sends a code to bob's number: got %d; %s", res.Status, apptest.Excerpt(res.Body))
+		}
+		bobSMS := e.Count(`SELECT COUNT(*) FROM outbox WHERE ref = $1`, "phone:"+bobID)
+		if bobSMS == 0 {
+			t.Fatal("no SMS kept for bob, so the test proves nothing")
+		}
+
+		_, doc := download(t, ann)
+		var sms int
+		for _, m := range doc["messages"].([]any) {
+			if m.(map[string]any)["channel"] == "sms" {
+				sms++
+			}
+		}
+		if sms != 1 {
+			t.Errorf("SMS in ann's download: got %d, want 1 (her own code, not bob's)", sms)
+		}
+
+		if res := ann.Post("/account/manage/delete-account", apptest.Form("password", password)); res.Status != http.StatusSeeOther {
+			t.Fatalf("delete ann: got %d", res.Status)
+		}
+		if n := e.Count(`SELECT COUNT(*) FROM outbox WHERE ref = $1`, "phone:"+bobID); n != bobSMS {
+			t.Errorf("bob's SMS after ann's deletion: got %d, want %d", n, bobSMS)
+		}
+		if n := e.Count(`SELECT COUNT(*) FROM outbox WHERE recipient = $1`, pdNumber); n != bobSMS {
+			t.Errorf("SMS to the number after ann's deletion: got %d, want bob's %d (ann's code gone)", n, bobSMS)
+		}
+	})
+}
