@@ -109,6 +109,24 @@ If it was not you, ignore this message.
 <p>If it was you, <a href="{{.Link}}/account/login">sign in</a>. Forgot your password? <a href="{{.Link}}/account/forgot-password">Reset it</a>.</p>
 <p>If it was not you, ignore this message.</p>`,
 	}
+	mailRoleChanged = email.Template{
+		Subject: "{{if .Verified}}You are now an administrator{{else}}You are no longer an administrator{{end}}",
+		Text: `An administrator {{if .Verified}}gave your SimpleModule account the {{.New}} role{{else}}removed the {{.New}} role from your SimpleModule account{{end}}.
+
+If this is unexpected, contact your administrators. Your account: {{.Link}}
+`,
+		HTML: `<p>An administrator {{if .Verified}}gave your SimpleModule account the <strong>{{.New}}</strong> role{{else}}removed the <strong>{{.New}}</strong> role from your SimpleModule account{{end}}.</p>
+<p>If this is unexpected, contact your administrators. <a href="{{.Link}}">Your account</a></p>`,
+	}
+	mailSignedOutEverywhere = email.Template{
+		Subject: "You were signed out everywhere",
+		Text: `An administrator signed your SimpleModule account out on every device. Sign in again to go on.
+
+If you did not expect this, change your password: {{.Link}}
+`,
+		HTML: `<p>An administrator signed your SimpleModule account out on every device. Sign in again to go on.</p>
+<p>If you did not expect this, <a href="{{.Link}}">change your password</a>.</p>`,
+	}
 	mailAccountDeleted = email.Template{
 		Subject: "Your account was deleted",
 		Text: `Your SimpleModule account {{.Old}} was deleted{{if .ByAdmin}} by an administrator{{end}}. Every device was signed out, and your profile, email address, phone number and the messages we kept for you are gone.
@@ -176,6 +194,20 @@ func (m *Module) handle(ctx context.Context, tx *sql.Tx, ev any) error {
 			return nil
 		}
 		return m.send(ctx, tx, e.Email, mailAccountDeleted, data{Old: e.Email, ByAdmin: e.ActorID != e.UserID})
+	case contracts.RoleChanged:
+		if e.ActorID == "" || e.ActorID == e.UserID {
+			return nil // the command line, or never oneself: nobody to tell but the operator
+		}
+		return m.toConfirmed(ctx, tx, e.UserID, mailRoleChanged, func() data {
+			return data{New: e.Role, Verified: e.Granted, Link: m.d.BaseURL + "/account/manage"}
+		})
+	case contracts.SessionsRevoked:
+		if e.ActorID == "" || e.ActorID == e.UserID {
+			return nil // the user's own action on their own devices
+		}
+		return m.toConfirmed(ctx, tx, e.UserID, mailSignedOutEverywhere, func() data {
+			return data{Link: m.d.BaseURL + "/account/forgot-password"}
+		})
 	case contracts.EmailReverificationForced:
 		// The address was confirmed until a moment ago: it is the right
 		// place to say what happened and where to go next.

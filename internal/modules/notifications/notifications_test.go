@@ -135,3 +135,44 @@ func TestRegistrationAttemptNotice(t *testing.T) {
 		}
 	})
 }
+
+// An administrator's role change and "sign out everywhere" are told to the
+// user; the same changes from the command line are not.
+func TestAdminActionNotices(t *testing.T) {
+	apptest.ForEachDB(t, func(t *testing.T, db string) {
+		e := apptest.Start(t, db, nil)
+		confirmedUser(t, e, "ann@example.com")
+		ctx := context.Background()
+		admin, err := e.App.Users.CreateUser(ctx, "boss@example.com", apptest.Password, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var annID string
+		if err := e.App.DB.QueryRow(`SELECT id FROM users WHERE normalized_email = 'ann@example.com'`).Scan(&annID); err != nil {
+			t.Fatal(err)
+		}
+		subjects := func() []string {
+			var out []string
+			for _, m := range e.Email.Messages() {
+				if m.To == "ann@example.com" {
+					out = append(out, m.Subject)
+				}
+			}
+			return out
+		}
+		before := len(subjects())
+		if err := e.App.Users.Admin().SetAdmin(ctx, admin.ID, annID, true, "127.0.0.1"); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.App.Users.Admin().SignOutEverywhere(ctx, admin.ID, annID, "127.0.0.1"); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.App.Users.SetAdmin(ctx, "ann@example.com", false); err != nil { // the command line
+			t.Fatal(err)
+		}
+		got := strings.Join(subjects()[before:], " | ")
+		if want := "You are now an administrator | You were signed out everywhere"; got != want {
+			t.Errorf("notices to Ann: got %q, want %q", got, want)
+		}
+	})
+}
