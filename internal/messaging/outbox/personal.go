@@ -51,8 +51,14 @@ func (p Person) where() (string, []any, bool) {
 		return strings.Join(marks, ", ")
 	}
 	var conds []string
-	if m := list(p.Addresses); m != "" {
-		conds = append(conds, "recipient IN ("+m+")")
+	// Recipients are stored as typed ("Ann@Example.com") while the users
+	// table knows the comparison form: compare without case.
+	lowered := make([]string, len(p.Addresses))
+	for i, a := range p.Addresses {
+		lowered[i] = strings.ToLower(a)
+	}
+	if m := list(lowered); m != "" {
+		conds = append(conds, "LOWER(recipient) IN ("+m+")")
 	}
 	if m := list(p.Refs); m != "" {
 		conds = append(conds, "ref IN ("+m+")")

@@ -159,18 +159,29 @@ drain:
 	if len(batch) == 0 {
 		return nil
 	}
-	err := db.InTx(ctx, func(tx *sql.Tx) error {
+	write := func(q database.Queryer) error {
 		for _, n := range batch {
 			// Guarded, so several instances together still write at most
 			// once a minute, and never move the time backwards.
 			at := n.at.UnixMilli()
-			if _, err := tx.ExecContext(ctx, `UPDATE sessions SET last_seen_at = $1
+			if _, err := q.ExecContext(ctx, `UPDATE sessions SET last_seen_at = $1
 				WHERE id_hash = $2 AND (last_seen_at IS NULL OR last_seen_at <= $3)`, at, n.idHash, at-SeenInterval.Milliseconds()); err != nil {
 				return err
 			}
 		}
 		return nil
-	})
+	}
+	var err error
+	if db.Dialect == database.Postgres {
+		// One statement each: a batch holding several rows' locks until
+		// its commit could deadlock with a transaction ending the same
+		// user's sessions in another order.
+		err = write(db)
+	} else {
+		// One transaction: SQLite writes one at a time anyway, and a
+		// commit per row would cost a WAL write each.
+		err = db.InTx(ctx, func(tx *sql.Tx) error { return write(tx) })
+	}
 	if err != nil {
 		return fmt.Errorf("last seen: %w", err)
 	}

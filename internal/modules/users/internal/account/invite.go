@@ -122,6 +122,16 @@ func (s *Service) AcceptInvitation(ctx context.Context, userID, code, newPW, con
 		if err := s.Store.SetPasswordHash(ctx, tx, acct.ID, hash); err != nil {
 			return err
 		}
+		// A credential change like any other: sessions from before end,
+		// and the new one starts under the new stamp.
+		stamp, err := s.Store.RotateStamp(ctx, tx, acct.ID)
+		if err != nil {
+			return err
+		}
+		acct.SecurityStamp = stamp
+		if _, err := s.Store.DeleteSessions(ctx, tx, acct.ID); err != nil {
+			return err
+		}
 		if err := s.Store.SetEmailConfirmed(ctx, tx, acct.ID); err != nil {
 			return err
 		}

@@ -143,7 +143,11 @@ func (s *Service) PersonalData(ctx context.Context, userID string) (PersonalData
 		case r.BySystem:
 			actor = "the system"
 		}
-		p.AuditTrail = append(p.AuditTrail, PersonalAudit{At: r.At, Action: r.Action, Actor: actor, Detail: r.Detail, ClientIP: r.ClientIP})
+		ip := ""
+		if r.BySelf { // an administrator's address is theirs, not the user's data
+			ip = r.ClientIP
+		}
+		p.AuditTrail = append(p.AuditTrail, PersonalAudit{At: r.At, Action: r.Action, Actor: actor, Detail: r.Detail, ClientIP: ip})
 		// The trail is the only record of when an address or number was
 		// proved; the latest proof is the one that holds.
 		switch {

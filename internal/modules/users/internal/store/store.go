@@ -377,7 +377,9 @@ func (s *Store) RotateStamp(ctx context.Context, tx Queryer, userID string) (str
 	}
 	// A password-reset link issued before a credential change must not
 	// outlive it.
-	if _, err := tx.ExecContext(ctx, `DELETE FROM user_tokens WHERE user_id = $1 AND purpose = 'reset-password' AND used_at IS NULL`, userID); err != nil {
+	// (Nor an invitation: once a password is set, the link that sets the
+	// first one must not set another.)
+	if _, err := tx.ExecContext(ctx, `DELETE FROM user_tokens WHERE user_id = $1 AND purpose IN ('reset-password', 'invitation') AND used_at IS NULL`, userID); err != nil {
 		return "", fmt.Errorf("revoke reset links: %w", err)
 	}
 	return stamp, nil
