@@ -295,6 +295,16 @@ func (o *Outbox) housekeep(ctx context.Context) error {
 	return nil
 }
 
+// times converts a row's created_at and sent_at (Unix milliseconds, sent_at
+// NULL until sent) to UTC times; the zero time stands for an unsent message.
+func times(created int64, sent sql.NullInt64) (createdAt, sentAt time.Time) {
+	createdAt = time.UnixMilli(created).UTC()
+	if sent.Valid {
+		sentAt = time.UnixMilli(sent.Int64).UTC()
+	}
+	return createdAt, sentAt
+}
+
 func (o *Outbox) scan(rows *sql.Rows) ([]Message, error) {
 	defer rows.Close()
 	var out []Message
@@ -305,10 +315,7 @@ func (o *Outbox) scan(rows *sql.Rows) ([]Message, error) {
 		if err := rows.Scan(&m.ID, &m.Channel, &m.Recipient, &m.Subject, &m.Purpose, &m.Body, &m.Status, &m.Attempts, &m.LastError, &m.FailureKind, &m.ErrorCode, &m.Ref, &created, &sent); err != nil {
 			return nil, err
 		}
-		m.CreatedAt = time.UnixMilli(created).UTC()
-		if sent.Valid {
-			m.SentAt = time.UnixMilli(sent.Int64).UTC()
-		}
+		m.CreatedAt, m.SentAt = times(created, sent)
 		if b, err := o.open(m.ID, m.Body); err == nil {
 			m.Body = b
 		} else {

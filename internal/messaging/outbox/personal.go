@@ -87,10 +87,7 @@ func (o *Outbox) ForRecipients(ctx context.Context, p Person) ([]Sent, error) {
 		if err := rows.Scan(&m.Channel, &m.Recipient, &m.Subject, &m.Purpose, &m.Status, &m.Sensitive, &created, &sent); err != nil {
 			return nil, fmt.Errorf("outbox messages for recipients: %w", err)
 		}
-		m.CreatedAt = time.UnixMilli(created).UTC()
-		if sent.Valid {
-			m.SentAt = time.UnixMilli(sent.Int64).UTC()
-		}
+		m.CreatedAt, m.SentAt = times(created, sent)
 		out = append(out, m)
 	}
 	return out, rows.Err()
