@@ -8,6 +8,7 @@ package metrics
 import (
 	"log/slog"
 	"net/http"
+	"slices"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -16,6 +17,19 @@ import (
 
 // namespace prefixes every metric of ours.
 const namespace = "simplemodule"
+
+// latencyBuckets bound the latency histograms, in seconds.
+var latencyBuckets = []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}
+
+// counterVec builds one of our counters, split by labels.
+func counterVec(name, help string, labels ...string) *prometheus.CounterVec {
+	return prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: name, Help: help}, labels)
+}
+
+// histogramVec builds one of our histograms, split by labels.
+func histogramVec(name, help string, buckets []float64, labels ...string) *prometheus.HistogramVec {
+	return prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: namespace, Name: name, Help: help, Buckets: buckets}, labels)
+}
 
 // Metrics holds the registry and every metric the application updates.
 // Its methods are safe for concurrent use. Build one with New.
@@ -38,38 +52,24 @@ func New(log *slog.Logger) *Metrics {
 	m := &Metrics{
 		registry: prometheus.NewRegistry(),
 		log:      log,
-		requestDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Namespace: namespace,
-			Name:      "http_request_duration_seconds",
-			Help:      "Time to answer an HTTP request, by route pattern (\"other\" when none matched) and status code.",
-			Buckets:   []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
-		}, []string{"route", "code"}),
-		deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: namespace,
-			Name:      "outbox_deliveries_total",
-			Help:      "Delivery attempts by channel (sms, email) and outcome (sent, retry, failed).",
-		}, []string{"channel", "outcome"}),
-		deliveryDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Namespace: namespace,
-			Name:      "outbox_delivery_duration_seconds",
-			Help:      "Time from a message's request (queued) to the provider accepting it, by channel; retries included.",
-			Buckets:   []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60},
-		}, []string{"channel"}),
-		signIns: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: namespace,
-			Name:      "signins_total",
-			Help:      "Sign-in attempts by outcome.",
-		}, []string{"outcome"}),
-		phoneCodesSent: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: namespace,
-			Name:      "phone_codes_sent_total",
-			Help:      "Phone verification codes queued for sending, by the number's country (ISO 3166 region code).",
-		}, []string{"country"}),
-		phoneConfirms: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: namespace,
-			Name:      "phone_confirmations_total",
-			Help:      "Phone code confirmation attempts by outcome (confirmed, failed).",
-		}, []string{"outcome"}),
+		requestDuration: histogramVec("http_request_duration_seconds",
+			"Time to answer an HTTP request, by route pattern (\"other\" when none matched) and status code.",
+			latencyBuckets, "route", "code"),
+		deliveries: counterVec("outbox_deliveries_total",
+			"Delivery attempts by channel (sms, email) and outcome (sent, retry, failed).",
+			"channel", "outcome"),
+		deliveryDuration: histogramVec("outbox_delivery_duration_seconds",
+			"Time from a message's request (queued) to the provider accepting it, by channel; retries included.",
+			slices.Concat(latencyBuckets, []float64{30, 60}), "channel"),
+		signIns: counterVec("signins_total",
+			"Sign-in attempts by outcome.",
+			"outcome"),
+		phoneCodesSent: counterVec("phone_codes_sent_total",
+			"Phone verification codes queued for sending, by the number's country (ISO 3166 region code).",
+			"country"),
+		phoneConfirms: counterVec("phone_confirmations_total",
+			"Phone code confirmation attempts by outcome (confirmed, failed).",
+			"outcome"),
 	}
 	m.registry.MustRegister(
 		collectors.NewGoCollector(),
