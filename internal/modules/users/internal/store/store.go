@@ -419,25 +419,10 @@ func (s *Store) LastTokenAt(ctx context.Context, userID, purpose string) (time.T
 // ConsumeToken marks the token used inside tx. Only one caller can consume a
 // token: the guarded update lets exactly one concurrent request through.
 func (s *Store) ConsumeToken(ctx context.Context, tx Queryer, userID, purpose, target, raw string) error {
-	var expires int64
-	var used sql.NullInt64
-	var storedTarget string
-	err := tx.QueryRowContext(ctx, `SELECT expires_at, used_at, target FROM user_tokens WHERE token_hash = $1 AND user_id = $2 AND purpose = $3`,
-		secrets.Hash(raw), userID, purpose).Scan(&expires, &used, &storedTarget)
-	if errors.Is(err, sql.ErrNoRows) || (err == nil && storedTarget != target) {
-		return ErrTokenInvalid
+	if err := s.CheckToken(ctx, tx, userID, purpose, target, raw); err != nil {
+		return err
 	}
-	if err != nil {
-		return fmt.Errorf("read token: %w", err)
-	}
-	now := s.Clock.Now()
-	if used.Valid {
-		return ErrTokenUsed
-	}
-	if ms(now) >= expires {
-		return ErrTokenExpired
-	}
-	res, err := tx.ExecContext(ctx, `UPDATE user_tokens SET used_at = $2 WHERE token_hash = $1 AND used_at IS NULL`, secrets.Hash(raw), ms(now))
+	res, err := tx.ExecContext(ctx, `UPDATE user_tokens SET used_at = $2 WHERE token_hash = $1 AND used_at IS NULL`, secrets.Hash(raw), ms(s.Clock.Now()))
 	if err != nil {
 		return fmt.Errorf("consume token: %w", err)
 	}
