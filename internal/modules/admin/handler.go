@@ -99,6 +99,21 @@ func (h *handler) actionFailed(w http.ResponseWriter, r *http.Request, err error
 	h.renderEdit(w, r, http.StatusUnprocessableEntity, msg, tab, "")
 }
 
+// userOrNotFound looks up the user of the {id} in the path; when there is
+// none it answers 404, on any other error 500, and returns false.
+func (h *handler) userOrNotFound(w http.ResponseWriter, r *http.Request) (contracts.User, bool) {
+	u, err := h.users.Get(r.Context(), r.PathValue("id"))
+	if errors.Is(err, contracts.ErrNotFound) {
+		h.notFound(w, r)
+		return u, false
+	}
+	if err != nil {
+		h.kit.ServerError(w, r, err)
+		return u, false
+	}
+	return u, true
+}
+
 // notFound renders the 404 page.
 func (h *handler) notFound(w http.ResponseWriter, r *http.Request) {
 	h.kit.Render(w, r, http.StatusNotFound, pageNotFound, web.View{Title: "User not found"})

@@ -1,7 +1,6 @@
 package admin
 
 import (
-	"errors"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -60,14 +59,8 @@ func (h *handler) userEdit(w http.ResponseWriter, r *http.Request) {
 // renderEdit renders the edit page for the {id} in the path with status and
 // an optional error message.
 func (h *handler) renderEdit(w http.ResponseWriter, r *http.Request, status int, msg, tab, confirm string) {
-	id := r.PathValue("id")
-	u, err := h.users.Get(r.Context(), id)
-	if errors.Is(err, contracts.ErrNotFound) {
-		h.notFound(w, r)
-		return
-	}
-	if err != nil {
-		h.kit.ServerError(w, r, err)
+	u, ok := h.userOrNotFound(w, r)
+	if !ok {
 		return
 	}
 	now := h.kit.Clock.Now()
@@ -77,6 +70,7 @@ func (h *handler) renderEdit(w http.ResponseWriter, r *http.Request, status int,
 		v.Confirm = confirm
 	}
 	if tab == tabSessions {
+		var err error
 		if v.Sessions, err = h.users.Sessions(r.Context(), u.ID); err != nil {
 			h.kit.ServerError(w, r, err)
 			return
