@@ -35,10 +35,10 @@ func (k *Kit) InputGate(next http.Handler) http.Handler {
 			k.Error(w, r, http.StatusBadRequest, "")
 			return
 		}
-		if hasForm(r) {
+		if ct := formType(r); ct != "" {
 			r.Body = http.MaxBytesReader(w, r.Body, MaxFormBytes)
 			var err error
-			if ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); ct == "multipart/form-data" {
+			if ct == "multipart/form-data" {
 				err = r.ParseMultipartForm(MaxFormBytes)
 				if r.MultipartForm != nil {
 					// The server removes temporary files only for the request it
@@ -66,16 +66,19 @@ func (k *Kit) InputGate(next http.Handler) http.Handler {
 	})
 }
 
-// hasForm reports whether r carries a form body that ParseForm or
-// ParseMultipartForm would read.
-func hasForm(r *http.Request) bool {
+// formType returns the media type of the form body r carries that
+// ParseForm or ParseMultipartForm would read, or "" when it carries none.
+func formType(r *http.Request) string {
 	switch r.Method {
 	case http.MethodPost, http.MethodPut, http.MethodPatch:
 	default:
-		return false
+		return ""
 	}
 	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	return ct == "application/x-www-form-urlencoded" || ct == "multipart/form-data"
+	if ct == "application/x-www-form-urlencoded" || ct == "multipart/form-data" {
+		return ct
+	}
+	return ""
 }
 
 // cleanText reports whether s is valid UTF-8 without NUL.
