@@ -89,6 +89,14 @@ func wantTestID(t *testing.T, body, id, want string) {
 // leads to, with its flash.
 func adminPost(t *testing.T, c *apptest.Client, id, action string, want int) *apptest.Response {
 	t.Helper()
+	return postAction(t, c, id, action, "security", want)
+}
+
+// postAction submits an admin action and fails unless it answers want; on a
+// 303 it checks the redirect to tab and returns the page it leads to, with
+// its flash.
+func postAction(t *testing.T, c *apptest.Client, id, action, tab string, want int) *apptest.Response {
+	t.Helper()
 	res := c.Post("/admin/users/"+id+"/"+action, url.Values{})
 	if res.Status != want {
 		t.Fatalf("POST %s: got %d, want %d: %s", action, res.Status, want, apptest.Excerpt(res.Body))
@@ -96,12 +104,12 @@ func adminPost(t *testing.T, c *apptest.Client, id, action string, want int) *ap
 	if want != http.StatusSeeOther {
 		return res
 	}
-	if loc := res.Header.Get("Location"); loc != editPath(id, "security") {
-		t.Fatalf("POST %s: got Location %q, want %q", action, loc, editPath(id, "security"))
+	if loc := res.Header.Get("Location"); loc != editPath(id, tab) {
+		t.Fatalf("POST %s: got Location %q, want %q", action, loc, editPath(id, tab))
 	}
 	page := c.Get(res.Header.Get("Location"))
 	if _, ok := apptest.TestID(page.Body, "flash"); !ok {
-		t.Errorf("POST %s: no flash on the page it redirects to", action)
+		t.Errorf("POST %s: no flash on the %s tab it redirects to", action, tab)
 	}
 	return page
 }

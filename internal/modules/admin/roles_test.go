@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -18,21 +17,7 @@ import (
 // returns that page, with its flash.
 func rolesPost(t *testing.T, c *apptest.Client, id, action string, want int) *apptest.Response {
 	t.Helper()
-	res := c.Post("/admin/users/"+id+"/"+action, url.Values{})
-	if res.Status != want {
-		t.Fatalf("POST %s: got %d, want %d: %s", action, res.Status, want, apptest.Excerpt(res.Body))
-	}
-	if want != http.StatusSeeOther {
-		return res
-	}
-	if loc := res.Header.Get("Location"); loc != editPath(id, "roles") {
-		t.Fatalf("POST %s: got Location %q, want %q", action, loc, editPath(id, "roles"))
-	}
-	page := c.Get(res.Header.Get("Location"))
-	if _, ok := apptest.TestID(page.Body, "flash"); !ok {
-		t.Errorf("POST %s: no flash on the Roles tab", action)
-	}
-	return page
+	return postAction(t, c, id, action, "roles", want)
 }
 
 func TestAdminGrantsAndRevokesAdmin(t *testing.T) {
