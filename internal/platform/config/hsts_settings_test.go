@@ -1,12 +1,8 @@
 package config_test
 
 import (
-	"io"
-	"strings"
 	"testing"
 	"time"
-
-	"github.com/simplemodule-go/simplemodule/internal/platform/config"
 )
 
 func TestHSTSSettings(t *testing.T) {
@@ -37,15 +33,9 @@ func TestHSTSSettings(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, _, err := config.Load("simplemodule", tt.args, func(k string) string { return tt.env[k] }, io.Discard)
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || strings.Contains(err.Error(), "\n") {
-					t.Fatalf("got error %v, want one line naming %s", err, tt.wantErr)
-				}
+			c, ok := loadCase(t, tt.args, tt.env, tt.wantErr)
+			if !ok {
 				return
-			}
-			if err != nil {
-				t.Fatalf("got error %v, want nil", err)
 			}
 			if c.HSTSMaxAge != tt.wantMaxAge || c.HSTSPreload != tt.wantPreload {
 				t.Errorf("got max-age %s, preload %t; want %s, %t", c.HSTSMaxAge, c.HSTSPreload, tt.wantMaxAge, tt.wantPreload)

@@ -1,12 +1,8 @@
 package config_test
 
 import (
-	"io"
-	"strings"
 	"testing"
 	"time"
-
-	"github.com/simplemodule-go/simplemodule/internal/platform/config"
 )
 
 func TestOutboxDeliverySettings(t *testing.T) {
@@ -35,15 +31,9 @@ func TestOutboxDeliverySettings(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, _, err := config.Load("simplemodule", tt.args, func(k string) string { return tt.env[k] }, io.Discard)
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || strings.Contains(err.Error(), "\n") {
-					t.Fatalf("got error %v, want one line naming %s", err, tt.wantErr)
-				}
+			c, ok := loadCase(t, tt.args, tt.env, tt.wantErr)
+			if !ok {
 				return
-			}
-			if err != nil {
-				t.Fatalf("got error %v, want nil", err)
 			}
 			if c.OutboxSMSConcurrency != tt.wantSMS || c.OutboxEmailConcurrency != tt.wantEmail || c.OutboxSendTimeout != tt.wantTime {
 				t.Errorf("got sms %d, email %d, timeout %s; want %d, %d, %s",
