@@ -360,7 +360,8 @@ func (o *Outbox) deliver(ctx context.Context, c claimed) {
 	if c.sensitive {
 		wipe = "''"
 	}
-	sentWipe, sentHTMLWipe := wipe, "CASE WHEN sensitive THEN '' ELSE html END"
+	const htmlWipe = "CASE WHEN sensitive THEN '' ELSE html END"
+	sentWipe, sentHTMLWipe := wipe, htmlWipe
 	if o.cfg.KeepDeliveredBodies {
 		sentWipe = "CASE WHEN sensitive AND wipe_at IS NULL THEN '' ELSE body END"
 		sentHTMLWipe = "CASE WHEN sensitive AND wipe_at IS NULL THEN '' ELSE html END"
@@ -369,6 +370,7 @@ func (o *Outbox) deliver(ctx context.Context, c claimed) {
 	// if a send outlived the lease and another worker took the message, its
 	// result wins and this one is dropped.
 	const held = ` AND locked_until = $2`
+	const requeue = `UPDATE outbox SET status = 'queued', locked_until = NULL, next_attempt_at = $3, last_error = $4 WHERE id = $1` + held
 	bg := context.WithoutCancel(ctx)
 	var res sql.Result
 	var uerr error
@@ -383,8 +385,7 @@ func (o *Outbox) deliver(ctx context.Context, c claimed) {
 		// again at once, for the next worker to take.
 		outcome = OutcomeRetry
 		o.Log.InfoContext(bg, "outbox delivery interrupted by shutdown", "id", c.id, "channel", c.channel, "attempt", attempt)
-		res, uerr = o.DB.ExecContext(bg, `UPDATE outbox SET status = 'queued', locked_until = NULL, next_attempt_at = $3, last_error = $4 WHERE id = $1`+held,
-			c.id, c.lease, now.UnixMilli(), truncate(err.Error(), 500))
+		res, uerr = o.DB.ExecContext(bg, requeue, c.id, c.lease, now.UnixMilli(), truncate(err.Error(), 500))
 	case messaging.IsPermanent(err) || attempt >= o.cfg.MaxAttempts:
 		outcome = OutcomeFailed
 		// A message that ran out of attempts has no permanent error and so
@@ -394,14 +395,13 @@ func (o *Outbox) deliver(ctx context.Context, c claimed) {
 			kind = messaging.FailureOther
 		}
 		o.Log.WarnContext(ctx, "outbox message failed", "id", c.id, "channel", c.channel, "attempts", attempt, "kind", kind, "err", err)
-		res, uerr = o.DB.ExecContext(bg, `UPDATE outbox SET status = 'failed', locked_until = NULL, last_error = $3, error_code = $4, failure_kind = $5, body = `+wipe+`, html = CASE WHEN sensitive THEN '' ELSE html END WHERE id = $1`+held,
+		res, uerr = o.DB.ExecContext(bg, `UPDATE outbox SET status = 'failed', locked_until = NULL, last_error = $3, error_code = $4, failure_kind = $5, body = `+wipe+`, html = `+htmlWipe+` WHERE id = $1`+held,
 			c.id, c.lease, truncate(err.Error(), 500), messaging.PermanentCode(err), string(kind))
 	default:
 		outcome = OutcomeRetry
 		next := now.Add(o.backoff(attempt))
 		o.Log.InfoContext(ctx, "outbox delivery will be retried", "id", c.id, "channel", c.channel, "attempt", attempt, "next", next, "err", err)
-		res, uerr = o.DB.ExecContext(bg, `UPDATE outbox SET status = 'queued', locked_until = NULL, next_attempt_at = $3, last_error = $4 WHERE id = $1`+held,
-			c.id, c.lease, next.UnixMilli(), truncate(err.Error(), 500))
+		res, uerr = o.DB.ExecContext(bg, requeue, c.id, c.lease, next.UnixMilli(), truncate(err.Error(), 500))
 	}
 	o.cfg.Observer.Delivered(c.channel, outcome, max(now.Sub(c.createdAt), 0))
 	if uerr != nil {
