@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/simplemodule-go/simplemodule/internal/modules/users/contracts"
+	"github.com/simplemodule-go/simplemodule/internal/platform/database"
 )
 
 // likeEscaper makes user input literal inside a LIKE pattern (ESCAPE '\').
@@ -75,13 +76,11 @@ func (s *Store) loadPageRoles(ctx context.Context, users []contracts.User, index
 	if len(users) == 0 {
 		return nil
 	}
-	marks := make([]string, len(users))
 	ids := make([]any, len(users))
 	for i, u := range users {
-		marks[i] = fmt.Sprintf("$%d", i+1)
 		ids[i] = u.ID
 	}
-	rows, err := s.DB.QueryContext(ctx, `SELECT user_id, role FROM user_roles WHERE user_id IN (`+strings.Join(marks, ", ")+`) ORDER BY role`, ids...)
+	rows, err := s.DB.QueryContext(ctx, `SELECT user_id, role FROM user_roles WHERE user_id IN (`+database.Placeholders(1, len(ids))+`) ORDER BY role`, ids...)
 	if err != nil {
 		return fmt.Errorf("load roles: %w", err)
 	}

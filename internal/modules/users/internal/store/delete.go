@@ -3,7 +3,8 @@ package store
 import (
 	"context"
 	"fmt"
-	"strings"
+
+	"github.com/simplemodule-go/simplemodule/internal/platform/database"
 )
 
 // Addresses returns, inside q, every email address and phone number the
@@ -71,12 +72,10 @@ func (s *Store) PseudonymiseAudit(ctx context.Context, tx Queryer, userID, pseud
 	args := []any{userID, pseudonym}
 	keep := "FALSE"
 	if len(keepDetail) > 0 {
-		marks := make([]string, len(keepDetail))
-		for i, a := range keepDetail {
+		keep = "action IN (" + database.Placeholders(len(args)+1, len(keepDetail)) + ")"
+		for _, a := range keepDetail {
 			args = append(args, a)
-			marks[i] = fmt.Sprintf("$%d", len(args))
 		}
-		keep = "action IN (" + strings.Join(marks, ", ") + ")"
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE audit_log SET subject_id = $2, detail = CASE WHEN `+keep+` THEN detail ELSE '' END
 		WHERE subject_id = $1`, args...); err != nil {
