@@ -290,14 +290,7 @@ func settings() []setting {
 		{env: "SIMPLEMODULE_TWILIO_FROM", usage: "Twilio sender number (E.164)", apply: str(func(c *Config) *string { return &c.TwilioFrom })},
 		{env: "SIMPLEMODULE_TWILIO_MESSAGING_SERVICE_SID", usage: "Twilio messaging service (instead of FROM)", apply: str(func(c *Config) *string { return &c.TwilioMessagingServiceSID })},
 		{env: "SIMPLEMODULE_TWILIO_BASE_URL", def: "https://api.twilio.com", usage: "Twilio API base URL", apply: str(func(c *Config) *string { return &c.TwilioBaseURL })},
-		{env: "SIMPLEMODULE_OUTBOX_MAX_ATTEMPTS", def: "10", usage: "delivery attempts before a message is marked failed", apply: func(c *Config, v string) error {
-			n, err := strconv.Atoi(v)
-			if err != nil || n < 1 || n > 100 {
-				return fmt.Errorf("must be a whole number from 1 to 100, got %q", v)
-			}
-			c.OutboxMaxAttempts = n
-			return nil
-		}},
+		{env: "SIMPLEMODULE_OUTBOX_MAX_ATTEMPTS", def: "10", usage: "delivery attempts before a message is marked failed", apply: between(1, 100, func(c *Config) *int { return &c.OutboxMaxAttempts })},
 		{env: "SIMPLEMODULE_OUTBOX_SMS_CONCURRENCY", def: "32", usage: "SMS sent at once by this instance", apply: between(1, 1000, func(c *Config) *int { return &c.OutboxSMSConcurrency })},
 		{env: "SIMPLEMODULE_OUTBOX_EMAIL_CONCURRENCY", def: "8", usage: "emails sent at once by this instance", apply: between(1, 1000, func(c *Config) *int { return &c.OutboxEmailConcurrency })},
 		{env: "SIMPLEMODULE_OUTBOX_SEND_TIMEOUT", def: "10s", usage: "how long one provider call may take before it is cut off and retried", apply: func(c *Config, v string) error {
