@@ -473,8 +473,8 @@ func (s *Settings) Config() (Config, error) {
 	return c, nil
 }
 
-// EnvNames lists the variables of every setting.
-func EnvNames() []string {
+// envNames lists the variables of every setting.
+func envNames() []string {
 	list := settings()
 	names := make([]string, len(list))
 	for i, s := range list {
@@ -488,7 +488,7 @@ func EnvNames() []string {
 // setting nor one of also, a warning line naming it and, when one known
 // name is clearly meant (a typo or two away), that name.
 func UnknownEnv(environ []string, also ...string) []string {
-	known := append(EnvNames(), also...)
+	known := append(envNames(), also...)
 	var warnings []string
 	for _, kv := range environ {
 		name, _, _ := strings.Cut(kv, "=")
