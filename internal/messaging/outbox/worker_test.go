@@ -171,6 +171,24 @@ func deliverDue(t *testing.T, o *outbox.Outbox) int {
 	}
 }
 
+// holdSends makes each send to a recipient that hold picks announce itself
+// on entered, then wait until release is closed (delivered) or its context
+// ends (failed). Other sends go through at once.
+func holdSends(d *deliveries, entered chan<- struct{}, release <-chan struct{}, hold func(to string) bool) {
+	d.before = func(ctx context.Context, _, to string) error {
+		if !hold(to) {
+			return nil
+		}
+		entered <- struct{}{}
+		select {
+		case <-release:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
 // One SMS recipient whose provider call hangs holds one SMS slot and
 // nothing else: the other SMS go through the remaining slot and the emails
 // through their own pool while it hangs.
@@ -182,18 +200,7 @@ func TestHangingRecipientHoldsOnlyItsSlot(t *testing.T) {
 		entered := make(chan struct{}, 1)
 		release := make(chan struct{})
 		d := newDeliveries(16)
-		d.before = func(ctx context.Context, _, to string) error {
-			if to != hangingTo {
-				return nil
-			}
-			entered <- struct{}{}
-			select {
-			case <-release:
-				return nil
-			case <-ctx.Done():
-				return ctx.Err()
-			}
-		}
+		holdSends(d, entered, release, func(to string) bool { return to == hangingTo })
 		// The send timeout is long: only the test ends the hang. The poll
 		// is longer still: Kick wakes the worker.
 		o := newWorkerOutbox(t, db, clk, d, outbox.Config{SMSConcurrency: 2, EmailConcurrency: 1, SendTimeout: time.Hour, Poll: time.Hour})
@@ -330,15 +337,7 @@ func TestWorkerLeasesOnlyWhatItCanSend(t *testing.T) {
 		entered := make(chan struct{}, 8)
 		release := make(chan struct{})
 		d := newDeliveries(8)
-		d.before = func(ctx context.Context, _, _ string) error {
-			entered <- struct{}{}
-			select {
-			case <-release:
-				return nil
-			case <-ctx.Done():
-				return ctx.Err()
-			}
-		}
+		holdSends(d, entered, release, func(string) bool { return true })
 		a := newWorkerOutbox(t, dbA, clk, d, outbox.Config{SMSConcurrency: 2, SendTimeout: time.Hour, Poll: time.Hour})
 		var ids []string
 		for i := range 5 {
