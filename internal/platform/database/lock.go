@@ -7,9 +7,9 @@ import (
 	"slices"
 )
 
-// LockKey maps a name ("phone:user:…", "rate:register:…") to the 64-bit key
+// lockKey maps a name ("phone:user:…", "rate:register:…") to the 64-bit key
 // of a PostgreSQL advisory lock.
-func LockKey(name string) int64 {
+func lockKey(name string) int64 {
 	h := fnv.New64a()
 	h.Write([]byte(name))
 	return int64(h.Sum64())
@@ -26,7 +26,7 @@ func (db *DB) LockKeys(ctx context.Context, tx Queryer, names ...string) error {
 	}
 	keys := make([]int64, 0, len(names))
 	for _, n := range names {
-		keys = append(keys, LockKey(n))
+		keys = append(keys, lockKey(n))
 	}
 	slices.Sort(keys)
 	for _, k := range slices.Compact(keys) {

@@ -35,7 +35,7 @@ func (db *DB) Migrate(ctx context.Context, sets ...Migrations) error {
 	}
 	defer conn.Close()
 	if db.Dialect == Postgres {
-		key := LockKey("simplemodule migrations")
+		key := lockKey("simplemodule migrations")
 		if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock($1)", key); err != nil {
 			return fmt.Errorf("migrate: lock: %w", err)
 		}
