@@ -102,7 +102,7 @@ func (s *Service) Lock(ctx context.Context, actorID, userID string, c Client) er
 			}
 			return err
 		}
-		ended, err := s.Store.DeleteSessions(ctx, tx, userID)
+		ended, err := s.Sessions.DeleteAll(ctx, tx, userID)
 		if err != nil {
 			return err
 		}

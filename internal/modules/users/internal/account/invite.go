@@ -129,7 +129,7 @@ func (s *Service) AcceptInvitation(ctx context.Context, userID, code, newPW, con
 			return err
 		}
 		acct.SecurityStamp = stamp
-		if _, err := s.Store.DeleteSessions(ctx, tx, acct.ID); err != nil {
+		if _, err := s.Sessions.DeleteAll(ctx, tx, acct.ID); err != nil {
 			return err
 		}
 		if err := s.Store.SetEmailConfirmed(ctx, tx, acct.ID); err != nil {

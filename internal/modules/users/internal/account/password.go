@@ -126,7 +126,7 @@ func (s *Service) ResetPassword(ctx context.Context, userID, code, newPW, confir
 		if _, err := s.Store.RotateStamp(ctx, tx, acct.ID); err != nil {
 			return err
 		}
-		if _, err := s.Store.DeleteSessions(ctx, tx, acct.ID); err != nil {
+		if _, err := s.Sessions.DeleteAll(ctx, tx, acct.ID); err != nil {
 			return err
 		}
 		if err := s.Store.WriteAudit(ctx, tx, audit{ActorID: acct.ID, SubjectID: acct.ID, Action: "password.reset", ClientIP: c.IP}); err != nil {

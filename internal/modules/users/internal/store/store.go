@@ -336,17 +336,6 @@ func (s *Store) DeleteExpiredSessions(ctx context.Context, q Queryer) error {
 	return nil
 }
 
-// DeleteSessions ends every session of the user inside q and returns how
-// many there were.
-func (s *Store) DeleteSessions(ctx context.Context, q Queryer, userID string) (int64, error) {
-	res, err := q.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = $1`, userID)
-	if err != nil {
-		return 0, fmt.Errorf("end sessions: %w", err)
-	}
-	n, _ := res.RowsAffected()
-	return n, nil
-}
-
 // SetEmailConfirmed marks the user's current email confirmed inside q.
 func (s *Store) SetEmailConfirmed(ctx context.Context, q Queryer, userID string) error {
 	if _, err := q.ExecContext(ctx, `UPDATE users SET email_confirmed = TRUE WHERE id = $1`, userID); err != nil {
