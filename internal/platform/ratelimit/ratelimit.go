@@ -19,7 +19,7 @@ type Limiter struct {
 	DB    *database.DB
 	Clock clock.Clock
 
-	lastTrim atomic.Int64 // Unix ms of the last Trim pass
+	lastTrim atomic.Int64 // Unix ms of the last trim pass
 }
 
 // wait returns how long until one more event of (bucket, key) fits under
@@ -52,10 +52,10 @@ func record(ctx context.Context, tx *sql.Tx, id, bucket, key string, now time.Ti
 	return nil
 }
 
-// Trim drops events older than any window: they count for nothing, and
+// trim drops events older than any window: they count for nothing, and
 // keys that never come back would otherwise stay forever. It runs at most
-// once a minute per process, whoever calls it.
-func (l *Limiter) Trim(ctx context.Context) error {
+// once a minute per process.
+func (l *Limiter) trim(ctx context.Context) error {
 	now := l.Clock.Now()
 	last := l.lastTrim.Load()
 	if now.UnixMilli()-last < trimEvery.Milliseconds() || !l.lastTrim.CompareAndSwap(last, now.UnixMilli()) {
@@ -101,7 +101,7 @@ func (l *Limiter) Reserve(ctx context.Context, bucket, key string, limit int, wi
 		return "", wait, err
 	}
 	// Housekeeping rides on a successful reservation, outside its transaction.
-	if err := l.Trim(ctx); err != nil {
+	if err := l.trim(ctx); err != nil {
 		return "", 0, err
 	}
 	return id, 0, nil
