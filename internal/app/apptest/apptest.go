@@ -133,10 +133,10 @@ func Start(t testing.TB, db string, change func(*config.Config)) *Env {
 	srv.Start()
 	t.Cleanup(func() {
 		srv.Close()
-		if err := a.Users.Close(context.Background()); err != nil {
-			t.Errorf("close users: %v", err)
+		// Close writes the session writer's last notes, then closes the database.
+		if err := a.Close(); err != nil {
+			t.Errorf("close app: %v", err)
 		}
-		a.Close()
 	})
 	e.App, e.URL = a, srv.URL
 	return e
