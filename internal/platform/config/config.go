@@ -82,9 +82,9 @@ type Config struct {
 	TrustedProxies []netip.Prefix
 }
 
-// MinHSTSPreloadMaxAge is the shortest Strict-Transport-Security max-age
+// minHSTSPreloadMaxAge is the shortest Strict-Transport-Security max-age
 // the browsers' preload lists accept (hstspreload.org asks for 1 year).
-const MinHSTSPreloadMaxAge = 365 * 24 * time.Hour
+const minHSTSPreloadMaxAge = 365 * 24 * time.Hour
 
 // maxHSTSMaxAge bounds the setting: two years is what the preload list
 // recommends, and a longer pin only makes a mistake harder to undo.
@@ -462,10 +462,10 @@ func (s *Settings) Config() (Config, error) {
 	if c.Production() && !strings.HasPrefix(c.BaseURL, "https://") {
 		return Config{}, errors.New("invalid setting SIMPLEMODULE_BASE_URL: production needs an https:// base URL (cookies are Secure)")
 	}
-	if c.HSTSPreload && c.HSTSMaxAge < MinHSTSPreloadMaxAge {
+	if c.HSTSPreload && c.HSTSMaxAge < minHSTSPreloadMaxAge {
 		// Browsers' preload lists refuse a shorter max-age; sending preload
 		// with it would only look protected.
-		return Config{}, fmt.Errorf("invalid setting SIMPLEMODULE_HSTS_PRELOAD (--hsts-preload): preload needs SIMPLEMODULE_HSTS_MAX_AGE of at least %d (1 year), got %d", int64(MinHSTSPreloadMaxAge/time.Second), int64(c.HSTSMaxAge/time.Second))
+		return Config{}, fmt.Errorf("invalid setting SIMPLEMODULE_HSTS_PRELOAD (--hsts-preload): preload needs SIMPLEMODULE_HSTS_MAX_AGE of at least %d (1 year), got %d", int64(minHSTSPreloadMaxAge/time.Second), int64(c.HSTSMaxAge/time.Second))
 	}
 	if c.EmailProvider == "smtp" && c.SMTPHost == "" {
 		return Config{}, errors.New("invalid setting SIMPLEMODULE_SMTP_HOST: required when SIMPLEMODULE_EMAIL_PROVIDER=smtp")
