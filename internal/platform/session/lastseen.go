@@ -11,9 +11,9 @@ import (
 	"github.com/simplemodule-go/simplemodule/internal/platform/database"
 )
 
-// SeenInterval is how stale a session's last-seen time may get: it is
+// seenInterval is how stale a session's last-seen time may get: it is
 // written at most once per interval per session.
-const SeenInterval = time.Minute
+const seenInterval = time.Minute
 
 const (
 	seenQueue   = 1024            // notes waiting to be written; more are dropped
@@ -47,7 +47,7 @@ type lastSeen struct {
 
 // Seen notes that the session idHash, on db, was used now. It never blocks
 // on the database; the time is written within seconds (or at Flush), and
-// at most once per SeenInterval per session.
+// at most once per seenInterval per session.
 func (s *Store) Seen(db *database.DB, idHash string) {
 	l := &s.seen
 	now := s.Clock.Now()
@@ -56,7 +56,7 @@ func (s *Store) Seen(db *database.DB, idHash string) {
 		l.mu.Unlock()
 		return
 	}
-	if at, ok := l.noted[idHash]; ok && now.Sub(at) < SeenInterval {
+	if at, ok := l.noted[idHash]; ok && now.Sub(at) < seenInterval {
 		l.mu.Unlock()
 		return
 	}
@@ -139,7 +139,7 @@ func (s *Store) Flush(ctx context.Context) error {
 	defer l.write.Unlock()
 	l.mu.Lock()
 	db, queue := l.db, l.queue
-	cutoff := s.Clock.Now().Add(-SeenInterval)
+	cutoff := s.Clock.Now().Add(-seenInterval)
 	for id, at := range l.noted {
 		if !at.After(cutoff) {
 			delete(l.noted, id) // noted again on its next use anyway
@@ -165,7 +165,7 @@ drain:
 			// once a minute, and never move the time backwards.
 			at := n.at.UnixMilli()
 			if _, err := q.ExecContext(ctx, `UPDATE sessions SET last_seen_at = $1
-				WHERE id_hash = $2 AND (last_seen_at IS NULL OR last_seen_at <= $3)`, at, n.idHash, at-SeenInterval.Milliseconds()); err != nil {
+				WHERE id_hash = $2 AND (last_seen_at IS NULL OR last_seen_at <= $3)`, at, n.idHash, at-seenInterval.Milliseconds()); err != nil {
 				return err
 			}
 		}
