@@ -8,9 +8,9 @@ import (
 	"strings"
 )
 
-// PageError is the platform's error page: a heading, a sentence, and a
+// pageError is the platform's error page: a heading, a sentence, and a
 // way back (home, and the account page for a signed-in user).
-const PageError = "platform/error"
+const pageError = "platform/error"
 
 // Platform is the registry of the platform's own pages. Its error page
 // belongs to no route: any request may end on it.
@@ -19,7 +19,7 @@ func Platform() Registry {
 	return Registry{
 		Module: "platform",
 		FS:     sub,
-		Pages:  []Page{{Name: PageError, Template: "pages/error.html", AnyRoute: true}},
+		Pages:  []Page{{Name: pageError, Template: "pages/error.html", AnyRoute: true}},
 	}
 }
 
@@ -80,7 +80,7 @@ func (k *Kit) errorPage(w http.ResponseWriter, r *http.Request, e errorPage) {
 	var body []byte
 	var err error
 	if k.Renderer != nil {
-		body, err = k.Renderer.render(PageError, v)
+		body, err = k.Renderer.render(pageError, v)
 	}
 	h := w.Header()
 	h.Set("Cache-Control", "no-store")
