@@ -5,6 +5,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -177,11 +178,7 @@ func (a *App) Close() error {
 	// The session writer's last notes go to the database before it closes.
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if err := a.Users.Close(ctx); err != nil {
-		a.DB.Close()
-		return err
-	}
-	return a.DB.Close()
+	return errors.Join(a.Users.Close(ctx), a.DB.Close())
 }
 
 // SMSSender builds the configured SMS sender.
