@@ -166,20 +166,16 @@ func (m *Module) handle(ctx context.Context, tx *sql.Tx, ev any) error {
 	password := m.d.BaseURL + "/account/manage/change-password"
 	switch e := ev.(type) {
 	case contracts.PhoneNumberChanged:
-		return m.toConfirmed(ctx, tx, e.UserID, mailPhoneChanged, func() data {
-			return data{Old: mask(e.OldNumber), New: mask(e.NewNumber), Verified: e.Verified, Link: password}
-		})
+		return m.toConfirmed(ctx, tx, e.UserID, mailPhoneChanged, data{Old: mask(e.OldNumber), New: mask(e.NewNumber), Verified: e.Verified, Link: password})
 	case contracts.PhoneNumberRemoved:
-		return m.toConfirmed(ctx, tx, e.UserID, mailPhoneRemoved, func() data { return data{Old: mask(e.OldNumber), Link: password} })
+		return m.toConfirmed(ctx, tx, e.UserID, mailPhoneRemoved, data{Old: mask(e.OldNumber), Link: password})
 	case contracts.PhoneReverificationForced:
-		return m.toConfirmed(ctx, tx, e.UserID, mailPhoneReverify, func() data {
-			return data{Old: mask(e.PhoneNumber), Link: m.d.BaseURL + "/account/manage/phone"}
-		})
+		return m.toConfirmed(ctx, tx, e.UserID, mailPhoneReverify, data{Old: mask(e.PhoneNumber), Link: m.d.BaseURL + "/account/manage/phone"})
 	case contracts.EmailChanged:
 		// Told to the old address: whoever lost it must hear about it.
 		return m.send(ctx, tx, e.OldEmail, mailEmailChanged, data{Old: e.OldEmail, New: e.NewEmail})
 	case contracts.PasswordChanged:
-		return m.toConfirmed(ctx, tx, e.UserID, mailPasswordChanged, func() data { return data{Link: m.d.BaseURL + "/account/forgot-password"} })
+		return m.toConfirmed(ctx, tx, e.UserID, mailPasswordChanged, data{Link: m.d.BaseURL + "/account/forgot-password"})
 	case contracts.RegistrationAttempted:
 		// Written even to an unconfirmed address: it is the address the
 		// person signing up asked us to write to, as a new account's
@@ -198,16 +194,12 @@ func (m *Module) handle(ctx context.Context, tx *sql.Tx, ev any) error {
 		if e.ActorID == "" || e.ActorID == e.UserID {
 			return nil // the command line, or never oneself: nobody to tell but the operator
 		}
-		return m.toConfirmed(ctx, tx, e.UserID, mailRoleChanged, func() data {
-			return data{New: e.Role, Verified: e.Granted, Link: m.d.BaseURL + "/account/manage"}
-		})
+		return m.toConfirmed(ctx, tx, e.UserID, mailRoleChanged, data{New: e.Role, Verified: e.Granted, Link: m.d.BaseURL + "/account/manage"})
 	case contracts.SessionsRevoked:
 		if e.ActorID == "" || e.ActorID == e.UserID {
 			return nil // the user's own action on their own devices
 		}
-		return m.toConfirmed(ctx, tx, e.UserID, mailSignedOutEverywhere, func() data {
-			return data{Link: m.d.BaseURL + "/account/forgot-password"}
-		})
+		return m.toConfirmed(ctx, tx, e.UserID, mailSignedOutEverywhere, data{Link: m.d.BaseURL + "/account/forgot-password"})
 	case contracts.EmailReverificationForced:
 		// The address was confirmed until a moment ago: it is the right
 		// place to say what happened and where to go next.
@@ -217,9 +209,8 @@ func (m *Module) handle(ctx context.Context, tx *sql.Tx, ev any) error {
 }
 
 // toConfirmed mails the user only when their address is confirmed: an
-// unconfirmed address may not be theirs. d builds the message's data only
-// then (masking a number parses it, which is not free).
-func (m *Module) toConfirmed(ctx context.Context, tx *sql.Tx, userID string, t email.Template, d func() data) error {
+// unconfirmed address may not be theirs.
+func (m *Module) toConfirmed(ctx context.Context, tx *sql.Tx, userID string, t email.Template, d data) error {
 	addr, confirmed, err := m.d.Users.ContactTx(ctx, tx, userID)
 	if err != nil {
 		return fmt.Errorf("notification: look up user: %w", err)
@@ -227,7 +218,7 @@ func (m *Module) toConfirmed(ctx context.Context, tx *sql.Tx, userID string, t e
 	if !confirmed {
 		return nil
 	}
-	return m.send(ctx, tx, addr, t, d())
+	return m.send(ctx, tx, addr, t, d)
 }
 
 func (m *Module) send(ctx context.Context, tx *sql.Tx, to string, t email.Template, d data) error {
