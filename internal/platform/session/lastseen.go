@@ -29,8 +29,8 @@ type seenNote struct {
 // lastSeen batches last-seen writes off the request path. A request only
 // notes its session (a map look-up and, once a minute, a non-blocking send
 // on a bounded queue); a writer goroutine, started when there is something
-// to write and gone again when there is not, writes each batch in one
-// transaction. A full queue drops the note: the next request a minute later
+// to write and gone again when there is not, writes each batch (see
+// Flush). A full queue drops the note: the next request a minute later
 // notes it again, and a late last-seen time is harmless.
 type lastSeen struct {
 	mu      sync.Mutex           // guards everything below but write
@@ -130,8 +130,9 @@ func (s *Store) runSeen() {
 	}
 }
 
-// Flush writes every noted last-seen time now, in one transaction, and
-// returns when they are written. Tests call it instead of waiting for the
+// Flush writes every noted last-seen time now (in one transaction on
+// SQLite, one statement each on PostgreSQL) and returns when they are
+// written. Tests call it instead of waiting for the
 // writer; the sessions pages call it so they show what was just noted.
 func (s *Store) Flush(ctx context.Context) error {
 	l := &s.seen
