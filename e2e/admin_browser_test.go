@@ -56,12 +56,7 @@ func TestAdminSecurityTabInBrowser(t *testing.T) {
 	b := newBrowser(t, chrome)
 	shots := screenshotDir(t)
 
-	b.do("open the sign-in page", chromedp.Navigate(e.URL+"/account/login"), chromedp.WaitVisible(testID("email")))
-	b.submit("sign in as the admin", "/account/manage",
-		chromedp.SendKeys(testID("email"), adminEmail),
-		chromedp.SendKeys(testID("password"), password),
-		chromedp.Click(testID("login-submit")),
-	)
+	b.signIn(e, adminEmail, password)
 	if got := b.text("nav-manage"); got != adminEmail {
 		t.Fatalf("after sign-in the header shows %q, want %q", got, adminEmail)
 	}
