@@ -38,7 +38,7 @@ type Person struct {
 func (p Person) where() (string, []any, bool) {
 	var args []any
 	list := func(values []string) string {
-		var marks []string
+		first := len(args) + 1
 		seen := map[string]bool{}
 		for _, v := range values {
 			if v == "" || seen[v] {
@@ -46,9 +46,8 @@ func (p Person) where() (string, []any, bool) {
 			}
 			seen[v] = true
 			args = append(args, v)
-			marks = append(marks, fmt.Sprintf("$%d", len(args)))
 		}
-		return strings.Join(marks, ", ")
+		return database.Placeholders(first, len(args)-first+1)
 	}
 	var conds []string
 	// Recipients are stored as typed ("Ann@Example.com") while the users
