@@ -303,12 +303,17 @@ func (o *Outbox) claim(ctx context.Context, channel string, limit int) ([]claime
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		for _, c := range out {
-			if _, err := tx.ExecContext(ctx, `UPDATE outbox SET status = 'sending', locked_until = $2, attempts = attempts + 1 WHERE id = $1`, c.id, lease); err != nil {
-				return err
-			}
+		if len(out) == 0 {
+			return nil
 		}
-		return nil
+		args := make([]any, 0, len(out)+1)
+		args = append(args, lease)
+		for _, c := range out {
+			args = append(args, c.id)
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE outbox SET status = 'sending', locked_until = $1, attempts = attempts + 1
+			WHERE id IN (`+database.Placeholders(2, len(out))+`)`, args...)
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("outbox claim %s: %w", channel, err)
