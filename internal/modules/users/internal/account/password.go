@@ -123,10 +123,7 @@ func (s *Service) ResetPassword(ctx context.Context, userID, code, newPW, confir
 		if err := s.Store.SetPasswordHash(ctx, tx, acct.ID, hash); err != nil {
 			return err
 		}
-		if _, err := s.Store.RotateStamp(ctx, tx, acct.ID); err != nil {
-			return err
-		}
-		if _, err := s.Sessions.DeleteAll(ctx, tx, acct.ID); err != nil {
+		if err := s.rotateStamp(ctx, tx, acct.ID, ""); err != nil {
 			return err
 		}
 		if err := s.Store.WriteAudit(ctx, tx, audit{ActorID: acct.ID, SubjectID: acct.ID, Action: "password.reset", ClientIP: c.IP}); err != nil {
