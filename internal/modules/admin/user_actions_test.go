@@ -29,13 +29,11 @@ func TestAdminLockUnlock(t *testing.T) {
 
 		page := adminPost(t, ac, bob.ID, "lock", http.StatusSeeOther)
 		wantTestID(t, page.Body, "lock-state", "Locked by an administrator")
-		if res := bc.Get("/account/manage"); res.Status != http.StatusSeeOther || !strings.HasPrefix(res.Header.Get("Location"), "/account/login") {
-			t.Errorf("bob's session after lock: got %d to %q, want 303 to sign in", res.Status, res.Header.Get("Location"))
-		}
+		apptest.WantSignedIn(t, bc, false) // bob's session ended with the lock
 		if n := e.Count(`SELECT COUNT(*) FROM sessions WHERE user_id = $1`, bob.ID); n != 0 {
 			t.Errorf("bob's sessions after lock: got %d, want 0", n)
 		}
-		res = e.NewClient().Post("/account/login", url.Values{"email": {bobEmail}, "password": {testPW}})
+		res = e.NewClient().SubmitLogin(bobEmail, testPW)
 		if res.Status != http.StatusUnprocessableEntity {
 			t.Errorf("locked sign-in: got %d, want 422", res.Status)
 		}
@@ -53,9 +51,9 @@ func TestAdminLockUnlock(t *testing.T) {
 		// Unlock also lifts a lockout after failed sign-ins.
 		carol := createUser(t, e, carolEmail)
 		for range 5 {
-			e.NewClient().Post("/account/login", url.Values{"email": {carolEmail}, "password": {"wrong-password"}})
+			e.NewClient().SubmitLogin(carolEmail, "wrong-password")
 		}
-		if res := e.NewClient().Post("/account/login", url.Values{"email": {carolEmail}, "password": {testPW}}); res.Status != http.StatusTooManyRequests {
+		if res := e.NewClient().SubmitLogin(carolEmail, testPW); res.Status != http.StatusTooManyRequests {
 			t.Fatalf("carol after 5 failures: got %d, want 429", res.Status)
 		}
 		res = ac.Get(editPath(carol.ID, "security"))
