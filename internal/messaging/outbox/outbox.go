@@ -227,6 +227,26 @@ func nullMS(t time.Time) any {
 	return t.UnixMilli()
 }
 
+// The statement enqueue runs, by dialect; both take the same arguments.
+const (
+	insertColumns = `id, channel, recipient, subject, purpose, body, html, sensitive, ref, status, next_attempt_at, wipe_at, created_at`
+	insertValues  = `$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13`
+	// PostgreSQL numbers seq from a sequence. The notification that wakes
+	// the other instances' workers is sent here, in the caller's
+	// transaction, rather than by Kick after the commit: PostgreSQL delivers
+	// it exactly when the transaction commits (never for a rolled-back
+	// message, never before the row is visible), it costs no extra round
+	// trip as part of the INSERT, and Kick stays a local poke that never
+	// blocks on the database.
+	insertPostgres = `WITH queued AS (INSERT INTO outbox (` + insertColumns + `)
+		VALUES (` + insertValues + `) RETURNING channel)
+		SELECT pg_notify('` + notifyChannel + `', ` + notifyPayloadSQL + `) FROM queued`
+	// SQLite, which writes one transaction at a time, takes the next seq
+	// without a race.
+	insertSQLite = `INSERT INTO outbox (` + insertColumns + `, seq)
+		VALUES (` + insertValues + `, (SELECT COALESCE(MAX(seq), 0) + 1 FROM outbox))`
+)
+
 func (o *Outbox) enqueue(ctx context.Context, q database.Queryer, channel, to, subject, purpose, body, html string, opt Options) (string, error) {
 	id := secrets.ID()
 	if opt.Sensitive {
@@ -236,23 +256,9 @@ func (o *Outbox) enqueue(ctx context.Context, q database.Queryer, channel, to, s
 		}
 	}
 	now := o.Clock.Now()
-	insert := `INSERT INTO outbox (id, channel, recipient, subject, purpose, body, html, sensitive, ref, status, next_attempt_at, wipe_at, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`
-	if o.DB.Dialect == database.SQLite {
-		// PostgreSQL numbers seq from a sequence; SQLite, which writes one
-		// transaction at a time, takes the next number without a race.
-		insert = `INSERT INTO outbox (id, channel, recipient, subject, purpose, body, html, sensitive, ref, status, next_attempt_at, wipe_at, created_at, seq)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, (SELECT COALESCE(MAX(seq), 0) + 1 FROM outbox))`
-	}
+	insert := insertSQLite
 	if o.DB.Dialect == database.Postgres {
-		// The notification that wakes the other instances' workers is sent
-		// here, in the caller's transaction, rather than by Kick after the
-		// commit: PostgreSQL delivers it exactly when the transaction
-		// commits (never for a rolled-back message, never before the row is
-		// visible), it costs no extra round trip as part of the INSERT, and
-		// Kick stays a local poke that never blocks on the database.
-		insert = `WITH queued AS (` + insert + ` RETURNING channel)
-		SELECT pg_notify('` + notifyChannel + `', ` + notifyPayloadSQL + `) FROM queued`
+		insert = insertPostgres
 	}
 	_, err := q.ExecContext(ctx, insert,
 		id, channel, to, subject, purpose, body, html, opt.Sensitive, opt.Ref, StatusQueued, now.UnixMilli(), nullMS(opt.WipeAt), now.UnixMilli())
