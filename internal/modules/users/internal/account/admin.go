@@ -3,7 +3,6 @@ package account
 import (
 	"context"
 	"database/sql"
-	"fmt"
 	"strings"
 
 	"github.com/simplemodule-go/simplemodule/internal/modules/users/contracts"
@@ -102,12 +101,7 @@ func (s *Service) Lock(ctx context.Context, actorID, userID string, c Client) er
 			}
 			return err
 		}
-		ended, err := s.Sessions.DeleteAll(ctx, tx, userID)
-		if err != nil {
-			return err
-		}
-		if err := s.Store.WriteAudit(ctx, tx, audit{ActorID: actorID, SubjectID: userID, Action: ActionUserLocked,
-			Detail: fmt.Sprintf("%d session(s) ended", ended), ClientIP: c.IP}); err != nil {
+		if err := s.endSessions(ctx, tx, actorID, userID, ActionUserLocked, c); err != nil {
 			return err
 		}
 		return emit(contracts.UserLocked{UserID: userID, ActorID: actorID})

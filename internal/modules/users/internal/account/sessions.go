@@ -88,14 +88,20 @@ func (s *Service) SignOutEverywhere(ctx context.Context, actorID, userID string,
 		if _, err := s.Store.AccountTx(ctx, tx, userID); err != nil {
 			return err
 		}
-		ended, err := s.Sessions.DeleteAll(ctx, tx, userID)
-		if err != nil {
-			return err
-		}
-		if err := s.Store.WriteAudit(ctx, tx, audit{ActorID: actorID, SubjectID: userID, Action: ActionSignedOutEverywhere,
-			Detail: fmt.Sprintf("%d session(s) ended", ended), ClientIP: c.IP}); err != nil {
+		if err := s.endSessions(ctx, tx, actorID, userID, ActionSignedOutEverywhere, c); err != nil {
 			return err
 		}
 		return emit(contracts.SessionsRevoked{UserID: userID, ActorID: actorID})
 	})
+}
+
+// endSessions ends every session of userID inside tx and records action,
+// by actorID, with how many sessions ended.
+func (s *Service) endSessions(ctx context.Context, tx *sql.Tx, actorID, userID, action string, c Client) error {
+	ended, err := s.Sessions.DeleteAll(ctx, tx, userID)
+	if err != nil {
+		return err
+	}
+	return s.Store.WriteAudit(ctx, tx, audit{ActorID: actorID, SubjectID: userID, Action: action,
+		Detail: fmt.Sprintf("%d session(s) ended", ended), ClientIP: c.IP})
 }
