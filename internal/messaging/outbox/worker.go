@@ -354,28 +354,33 @@ func (o *Outbox) send(ctx context.Context, c claimed) error {
 	return err
 }
 
+// The statements that record a send's result. A finished message keeps no
+// readable secret: sensitive bodies are wiped. In development
+// (KeepDeliveredBodies) a delivered one with a WipeAt may stay (encrypted)
+// until then, for /dev/outbox; a failed one is wiped either way. Every
+// result is written only while this worker still holds its lease ($2): if a
+// send outlived the lease and another worker took the message, its result
+// wins and this one is dropped.
+const (
+	held       = ` AND locked_until = $2`
+	wipeBodies = `body = CASE WHEN sensitive THEN '' ELSE body END, html = CASE WHEN sensitive THEN '' ELSE html END`
+	markSent   = `UPDATE outbox SET status = 'sent', sent_at = $3, locked_until = NULL, last_error = '', ` + wipeBodies + ` WHERE id = $1` + held
+	markFailed = `UPDATE outbox SET status = 'failed', locked_until = NULL, last_error = $3, error_code = $4, failure_kind = $5, ` + wipeBodies + ` WHERE id = $1` + held
+	requeue    = `UPDATE outbox SET status = 'queued', locked_until = NULL, next_attempt_at = $3, last_error = $4 WHERE id = $1` + held
+
+	markSentKeep = `UPDATE outbox SET status = 'sent', sent_at = $3, locked_until = NULL, last_error = '',
+		body = CASE WHEN sensitive AND wipe_at IS NULL THEN '' ELSE body END, html = CASE WHEN sensitive AND wipe_at IS NULL THEN '' ELSE html END
+		WHERE id = $1` + held
+)
+
 func (o *Outbox) deliver(ctx context.Context, c claimed) {
 	attempt := c.attempts + 1
 	err := o.send(ctx, c)
 	now := o.Clock.Now()
-	// A finished message keeps no readable secret: wipe sensitive bodies.
-	// In development a delivered one with a WipeAt may stay (encrypted)
-	// until then, for /dev/outbox; a failed one is wiped either way.
-	wipe := "body"
-	if c.sensitive {
-		wipe = "''"
-	}
-	const htmlWipe = "CASE WHEN sensitive THEN '' ELSE html END"
-	sentWipe, sentHTMLWipe := wipe, htmlWipe
+	sent := markSent
 	if o.cfg.KeepDeliveredBodies {
-		sentWipe = "CASE WHEN sensitive AND wipe_at IS NULL THEN '' ELSE body END"
-		sentHTMLWipe = "CASE WHEN sensitive AND wipe_at IS NULL THEN '' ELSE html END"
+		sent = markSentKeep
 	}
-	// Every result is written only while this worker still holds its lease:
-	// if a send outlived the lease and another worker took the message, its
-	// result wins and this one is dropped.
-	const held = ` AND locked_until = $2`
-	const requeue = `UPDATE outbox SET status = 'queued', locked_until = NULL, next_attempt_at = $3, last_error = $4 WHERE id = $1` + held
 	bg := context.WithoutCancel(ctx)
 	var res sql.Result
 	var uerr error
@@ -383,8 +388,7 @@ func (o *Outbox) deliver(ctx context.Context, c claimed) {
 	switch {
 	case err == nil:
 		outcome = OutcomeSent
-		res, uerr = o.DB.ExecContext(bg, `UPDATE outbox SET status = 'sent', sent_at = $3, locked_until = NULL, last_error = '', body = `+sentWipe+`, html = `+sentHTMLWipe+` WHERE id = $1`+held,
-			c.id, c.lease, now.UnixMilli())
+		res, uerr = o.DB.ExecContext(bg, sent, c.id, c.lease, now.UnixMilli())
 	case ctx.Err() != nil && !messaging.IsPermanent(err):
 		// The worker is stopping and cut the send off: the message is due
 		// again at once, for the next worker to take.
@@ -400,7 +404,7 @@ func (o *Outbox) deliver(ctx context.Context, c claimed) {
 			kind = messaging.FailureOther
 		}
 		o.Log.WarnContext(ctx, "outbox message failed", "id", c.id, "channel", c.channel, "attempts", attempt, "kind", kind, "err", err)
-		res, uerr = o.DB.ExecContext(bg, `UPDATE outbox SET status = 'failed', locked_until = NULL, last_error = $3, error_code = $4, failure_kind = $5, body = `+wipe+`, html = `+htmlWipe+` WHERE id = $1`+held,
+		res, uerr = o.DB.ExecContext(bg, markFailed,
 			c.id, c.lease, truncate(err.Error(), 500), messaging.PermanentCode(err), string(kind))
 	default:
 		outcome = OutcomeRetry
