@@ -16,14 +16,31 @@ const maskRune = '•'
 // and the last two to four digits stay readable. Input that is not a
 // number in E.164 keeps at most its last two digits.
 func Mask(e164 string) string {
-	num, err := phonenumbers.Parse(e164, unknownRegion)
-	if err != nil || !strings.HasPrefix(e164, "+") {
+	cc, national, ok := splitCountryCode(e164)
+	if !ok {
 		// Without a country code there is no telling how much of the
 		// input identifies the subscriber, so reveal less.
 		return maskDigits("", onlyDigits(e164), 2)
 	}
-	national := phonenumbers.GetNationalSignificantNumber(num)
-	return maskDigits("+"+strconv.Itoa(int(num.GetCountryCode())), national, 4)
+	return maskDigits("+"+strconv.Itoa(cc), national, 4)
+}
+
+// splitCountryCode splits an E.164 number into its country calling code
+// and the rest, without parsing the whole number: calling codes are 1 to 3
+// digits and no code is the prefix of another, so the first known one is
+// it. (Masking runs in every phone notice; a full parse is the costly part.)
+func splitCountryCode(e164 string) (int, string, bool) {
+	digits, ok := strings.CutPrefix(e164, "+")
+	if !ok || digits == "" || onlyDigits(digits) != digits {
+		return 0, "", false
+	}
+	for n := 1; n <= 3 && n < len(digits); n++ {
+		cc, _ := strconv.Atoi(digits[:n])
+		if phonenumbers.GetRegionCodeForCountryCode(cc) != unknownRegion {
+			return cc, digits[n:], true
+		}
+	}
+	return 0, "", false
 }
 
 // maskDigits writes prefix, then digits with all but the last few (never

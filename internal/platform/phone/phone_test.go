@@ -160,3 +160,9 @@ func TestParseRemembers(t *testing.T) {
 		t.Errorf("remembered refusal: got %v, want ErrCountryNotAllowed", err)
 	}
 }
+
+func BenchmarkMask(b *testing.B) {
+	for b.Loop() {
+		Mask("+14155550132")
+	}
+}
