@@ -35,7 +35,9 @@ func (db *DB) Migrate(ctx context.Context, sets ...Migrations) error {
 	}
 	defer conn.Close()
 	if db.Dialect == Postgres {
-		key := lockKey("simplemodule migrations")
+		// Shifted as earlier releases did, so an old and a new instance
+		// starting together still wait for each other.
+		key := int64(uint64(lockKey("simplemodule migrations")) >> 1)
 		if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock($1)", key); err != nil {
 			return fmt.Errorf("migrate: lock: %w", err)
 		}
