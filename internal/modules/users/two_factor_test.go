@@ -590,6 +590,47 @@ func TestTwoFactorSignIn(t *testing.T) {
 			tfWantRedirect(t, "right code", c.Post(next, apptest.Form("code", code, "return_url", "https://evil.example/")), "/account/manage")
 		})
 
+		t.Run("tampered half-sign-in cookie", func(t *testing.T) {
+			c, res := tfLogin(t, e, addr)
+			u, _ := url.Parse(e.URL)
+			var changed []*http.Cookie
+			for _, ck := range (&http.Response{Header: res.Header}).Cookies() {
+				if ck.Value == "" {
+					continue
+				}
+				v := []byte(ck.Value)
+				i := len(v) / 2
+				if v[i] == 'A' {
+					v[i] = 'B'
+				} else {
+					v[i] = 'A'
+				}
+				changed = append(changed, &http.Cookie{Name: ck.Name, Value: string(v), Path: ck.Path})
+			}
+			c.HTTP.Jar.SetCookies(u, changed)
+			tfWantPath(t, "GET second step with a tampered cookie", c.Get(tfStepPath), "/account/login")
+			res = c.Post(tfStepPath, apptest.Form("code", tfFreshCode(t, e, key)))
+			if res.Status == http.StatusSeeOther && res.Header.Get("Location") == "/account/manage" {
+				t.Errorf("right code with a tampered cookie: got 303 to /account/manage, want a refusal")
+			}
+			apptest.WantSignedIn(t, c, false)
+		})
+
+		t.Run("bound to the security stamp", func(t *testing.T) {
+			c, _ := tfLogin(t, e, addr)
+			// Meanwhile the signed-in owner changes the password.
+			res := owner.Post("/account/manage/change-password", apptest.Form("current_password", password, "new_password", newPassword, "confirm_password", newPassword))
+			tfWantStatus(t, "change password", res, http.StatusSeeOther)
+			res = c.Post(tfStepPath, apptest.Form("code", tfFreshCode(t, e, key)))
+			if res.Status == http.StatusSeeOther && res.Header.Get("Location") == "/account/manage" {
+				t.Errorf("right code after the password changed: got 303 to /account/manage, want a refusal (the half-sign-in predates the change)")
+			}
+			apptest.WantSignedIn(t, c, false)
+			// Change it back for the subtests after this one.
+			res = owner.Post("/account/manage/change-password", apptest.Form("current_password", newPassword, "new_password", password, "confirm_password", password))
+			tfWantStatus(t, "change password back", res, http.StatusSeeOther)
+		})
+
 		t.Run("wrong password still refused", func(t *testing.T) {
 			c := e.NewClient()
 			tfWantRefused(t, "wrong password", c.SubmitLogin(addr, password+"x"))
@@ -893,6 +934,19 @@ func TestTwoFactorRememberBrowser(t *testing.T) {
 			tfWantRedirect(t, "right code, not remembered", d.Post(tfStepPath, apptest.Form("code", tfFreshCode(t, e, key))), "/account/manage")
 			tfWantStatus(t, "sign out", d.Post("/account/logout", nil), http.StatusSeeOther)
 			tfWantPath(t, "sign in again", d.SubmitLogin(addr, password), tfStepPath)
+		})
+
+		t.Run("only for the account that ticked it", func(t *testing.T) {
+			const bobAddr = "bob@example.com"
+			bob := tfSignUp(e, bobAddr)
+			bobKey, _ := tfEnableAuthenticator(t, e, bob)
+			tfWantPath(t, "bob signs in on ann's remembered browser", c.SubmitLogin(bobAddr, password), tfStepPath)
+			apptest.WantSignedIn(t, c, false)
+			tfWantRedirect(t, "bob's code", c.Post(tfStepPath, apptest.Form("code", tfFreshCode(t, e, bobKey))), "/account/manage")
+			tfWantStatus(t, "sign out", c.Post("/account/logout", nil), http.StatusSeeOther)
+			// Ann's remembered browser is still remembered for ann.
+			tfWantRedirect(t, "ann again", c.SubmitLogin(addr, password), "/account/manage")
+			tfWantStatus(t, "sign out", c.Post("/account/logout", nil), http.StatusSeeOther)
 		})
 
 		t.Run("a wrong password is still refused", func(t *testing.T) {
