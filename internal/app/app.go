@@ -130,7 +130,7 @@ func build(ctx context.Context, db *database.DB, cfg config.Config, log *slog.Lo
 		return nil, err
 	}
 	notifications.New(notifications.Deps{Users: um.Contacts(), Outbox: ob, BaseURL: cfg.BaseURL, Log: log}).Subscribe(bus)
-	am := admin.New(admin.Deps{Kit: kit, Users: um.Admin(), Log: log})
+	am := admin.New(admin.Deps{Kit: kit, Users: um.Admin(), Log: log, RequireTwoFactor: cfg.RequireTwoFactorForAdmins})
 	regs := []web.Registry{web.Platform(), um.Registry(), am.Registry()}
 	if !cfg.Production() {
 		regs = append(regs, (&dev.Module{Kit: kit, Outbox: ob}).Registry())

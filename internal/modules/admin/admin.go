@@ -33,6 +33,9 @@ type Deps struct {
 	Kit   *web.Kit
 	Users contracts.Admin
 	Log   *slog.Logger // nil means Kit.Log
+	// RequireTwoFactor sends administrators without two-factor sign-in to
+	// set it up before any admin page (SIMPLEMODULE_REQUIRE_TWO_FACTOR_FOR_ADMINS).
+	RequireTwoFactor bool
 }
 
 // Module is the Admin module.
@@ -45,7 +48,7 @@ func New(d Deps) *Module {
 	if d.Log == nil {
 		d.Log = d.Kit.Log
 	}
-	return &Module{h: &handler{kit: d.Kit, users: d.Users, log: d.Log}}
+	return &Module{h: &handler{kit: d.Kit, users: d.Users, log: d.Log, requireTwoFactor: d.RequireTwoFactor}}
 }
 
 // Registry lists the module's pages and routes. Every route is

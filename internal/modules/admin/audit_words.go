@@ -40,6 +40,14 @@ var auditWords = map[string]string{
 	"session.revoked":                "Signed out one device",
 	"sessions.revoked_others":        "Signed out all other devices",
 	"user.deleted":                   "Account deleted",
+
+	// Two-factor sign-in.
+	"two_factor.enabled":                 "Two-factor sign-in method turned on",
+	"two_factor.disabled":                "Two-factor sign-in turned off",
+	"two_factor.recovery_codes_replaced": "Two-factor recovery codes replaced",
+	"two_factor.recovery_code_used":      "Signed in with a two-factor recovery code",
+	"two_factor.code_sent":               "Two-factor sign-in code texted",
+	"two_factor.browsers_forgotten":      "Two-factor remembered browsers forgotten",
 }
 
 // Who acted, as the audit table says it.

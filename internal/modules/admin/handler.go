@@ -16,6 +16,8 @@ type handler struct {
 	kit   *web.Kit
 	users contracts.Admin
 	log   *slog.Logger
+
+	requireTwoFactor bool
 }
 
 // requireAdmin sends anonymous visitors to sign in (coming back afterwards)
@@ -36,6 +38,10 @@ func (h *handler) requireAdmin(next http.Handler) http.Handler {
 			h.log.WarnContext(r.Context(), "admin access refused", "user_id", u.ID, "method", r.Method, "path", r.URL.Path,
 				"request_id", web.RequestID(r.Context()))
 			h.kit.Render(w, r, http.StatusForbidden, pageForbidden, web.View{Title: "Not allowed"})
+			return
+		}
+		if h.requireTwoFactor && !u.TwoFactorEnabled {
+			h.kit.Redirect(w, r, "/account/manage/two-factor", "Administrators must turn on two-factor sign-in before using the admin pages.")
 			return
 		}
 		next.ServeHTTP(w, r)
@@ -84,6 +90,8 @@ func (h *handler) actionFailed(w http.ResponseWriter, r *http.Request, err error
 		msg = "This account is already locked."
 	case errors.Is(err, contracts.ErrNotLocked):
 		msg = "This account is not locked."
+	case errors.Is(err, contracts.ErrTwoFactorOff):
+		msg = "Two-factor sign-in is already off for this user."
 	case errors.Is(err, contracts.ErrSelf) && tab == tabRoles:
 		msg = "You cannot change your own roles. Ask another administrator."
 	case errors.Is(err, contracts.ErrSelf):

@@ -39,6 +39,7 @@ func (h *handler) userActionRoutes() []web.Route {
 		route("POST /admin/users/{id}/lock", tabSecurity, u.Lock, "Account locked. The user has been signed out and cannot sign in."),
 		route("POST /admin/users/{id}/unlock", tabSecurity, u.Unlock, "Account unlocked. The user can sign in again."),
 		route("POST /admin/users/{id}/send-password-reset", tabSecurity, u.SendPasswordReset, "Password reset link sent. It works once, for one hour; the current password keeps working until it is used."),
+		route("POST /admin/users/{id}/disable-two-factor", tabSecurity, u.DisableTwoFactor, "Two-factor sign-in turned off. The user was signed out everywhere and told by email; their password alone now signs them in."),
 		route("POST /admin/users/{id}/sign-out-everywhere", tabSessions, u.SignOutEverywhere, "Signed out everywhere. The user must sign in again on every device."),
 		{Pattern: "POST /admin/users/{id}/grant-admin", Pages: pages, Handler: h.setAdmin(true)},
 		{Pattern: "POST /admin/users/{id}/revoke-admin", Pages: pages, Handler: h.setAdmin(false)},

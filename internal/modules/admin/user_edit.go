@@ -20,6 +20,7 @@ const (
 	confirmLock   = "lock"
 	confirmReset  = "reset"
 	confirmDelete = "delete"
+	confirm2FA    = "disable-two-factor"
 	maxAuditPages = 10000
 )
 
@@ -38,6 +39,8 @@ type editView struct {
 	NextAuditURL string
 
 	Sessions []contracts.Session // the Sessions tab
+
+	TwoFactor contracts.TwoFactor // the Security tab
 }
 
 // userEdit shows one user: the Details tab (name, email, phone, roles,
@@ -78,8 +81,13 @@ func (h *handler) renderEdit(w http.ResponseWriter, r *http.Request, status int,
 	}
 	if tab == tabSecurity {
 		switch confirm {
-		case confirmEmail, confirmPhone, confirmLock, confirmReset:
+		case confirmEmail, confirmPhone, confirmLock, confirmReset, confirm2FA:
 			v.Confirm = confirm
+		}
+		var err error
+		if v.TwoFactor, err = h.users.TwoFactor(r.Context(), u.ID); err != nil {
+			h.kit.ServerError(w, r, err)
+			return
 		}
 		page, err := strconv.Atoi(r.URL.Query().Get("audit_page"))
 		if err != nil || page < 1 {

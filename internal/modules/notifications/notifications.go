@@ -10,6 +10,7 @@ import (
 	"database/sql"
 	"fmt"
 	"log/slog"
+	"strconv"
 
 	"github.com/simplemodule-go/simplemodule/internal/messaging/email"
 	"github.com/simplemodule-go/simplemodule/internal/messaging/outbox"
@@ -139,6 +140,42 @@ If you did not ask for this, contact support.
 <p>We kept the security log of the account, with your email address and phone number removed and the account named by a pseudonym, to investigate abuse of the service.</p>
 <p>If you did not ask for this, contact support.</p>`,
 	}
+	mailTwoFactorOn = email.Template{
+		Subject: "{{if .Verified}}Two-factor sign-in is on{{else}}A two-factor method was added{{end}}",
+		Text: `{{if .Verified}}Two-factor sign-in was turned on for your SimpleModule account{{else}}A two-factor sign-in method was added to your SimpleModule account{{end}}: {{.New}}. Signing in now needs your password and a code.
+
+If you did not do this, reset your password at once: {{.Link}}
+`,
+		HTML: `<p>{{if .Verified}}Two-factor sign-in was turned on for your SimpleModule account{{else}}A two-factor sign-in method was added to your SimpleModule account{{end}}: <strong>{{.New}}</strong>. Signing in now needs your password and a code.</p>
+<p>If you did not do this, <a href="{{.Link}}">reset your password</a> at once.</p>`,
+	}
+	mailTwoFactorOff = email.Template{
+		Subject: "Two-factor sign-in is off",
+		Text: `Two-factor sign-in was turned off for your SimpleModule account{{if .ByAdmin}} by an administrator{{end}}. Your password alone now signs you in.
+
+{{if .ByAdmin}}Turn it on again here: {{.Link}}{{else}}If you did not do this, reset your password at once and turn it on again: {{.Link}}{{end}}
+`,
+		HTML: `<p>Two-factor sign-in was turned off for your SimpleModule account{{if .ByAdmin}} by an administrator{{end}}. Your password alone now signs you in.</p>
+<p>{{if .ByAdmin}}<a href="{{.Link}}">Turn it on again</a>.{{else}}If you did not do this, reset your password at once and <a href="{{.Link}}">turn it on again</a>.{{end}}</p>`,
+	}
+	mailRecoveryCodesReplaced = email.Template{
+		Subject: "Your two-factor recovery codes were replaced",
+		Text: `New two-factor recovery codes were made for your SimpleModule account; the old ones no longer work.
+
+If you did not do this, reset your password at once: {{.Link}}
+`,
+		HTML: `<p>New two-factor recovery codes were made for your SimpleModule account; the old ones no longer work.</p>
+<p>If you did not do this, <a href="{{.Link}}">reset your password</a> at once.</p>`,
+	}
+	mailRecoveryCodeUsed = email.Template{
+		Subject: "A two-factor recovery code was used",
+		Text: `A recovery code was just used to sign in to your SimpleModule account. {{.New}} recovery codes are left.
+
+If this was not you, reset your password at once and make new recovery codes: {{.Link}}
+`,
+		HTML: `<p>A recovery code was just used to sign in to your SimpleModule account. <strong>{{.New}}</strong> recovery codes are left.</p>
+<p>If this was not you, <a href="{{.Link}}">reset your password</a> at once and make new recovery codes.</p>`,
+	}
 	mailEmailReverify = email.Template{
 		Subject: "Please verify your email address again",
 		Text: `An administrator has asked you to verify the email address of your SimpleModule account again.
@@ -153,6 +190,14 @@ Until then your email address is shown as unverified.
 <p><a href="{{.Link}}">Send a new verification link</a>. Until then your email address is shown as unverified.</p>`,
 	}
 )
+
+// methodName names a two-factor method in a notice.
+func methodName(method string) string {
+	if method == contracts.MethodSMS {
+		return "codes by text message"
+	}
+	return "an authenticator app"
+}
 
 // mask hides all but the ends of a number; "" stays "".
 func mask(number string) string {
@@ -200,6 +245,14 @@ func (m *Module) handle(ctx context.Context, tx *sql.Tx, ev any) error {
 			return nil // the user's own action on their own devices
 		}
 		return m.toConfirmed(ctx, tx, e.UserID, mailSignedOutEverywhere, data{Link: m.d.BaseURL + "/account/forgot-password"})
+	case contracts.TwoFactorEnabled:
+		return m.toConfirmed(ctx, tx, e.UserID, mailTwoFactorOn, data{New: methodName(e.Method), Verified: e.First, Link: m.d.BaseURL + "/account/forgot-password"})
+	case contracts.TwoFactorDisabled:
+		return m.toConfirmed(ctx, tx, e.UserID, mailTwoFactorOff, data{ByAdmin: e.ActorID != e.UserID, Link: m.d.BaseURL + "/account/manage/two-factor"})
+	case contracts.RecoveryCodesReplaced:
+		return m.toConfirmed(ctx, tx, e.UserID, mailRecoveryCodesReplaced, data{Link: m.d.BaseURL + "/account/forgot-password"})
+	case contracts.RecoveryCodeUsed:
+		return m.toConfirmed(ctx, tx, e.UserID, mailRecoveryCodeUsed, data{New: strconv.Itoa(e.Left), Link: m.d.BaseURL + "/account/forgot-password"})
 	case contracts.EmailReverificationForced:
 		// The address was confirmed until a moment ago: it is the right
 		// place to say what happened and where to go next.

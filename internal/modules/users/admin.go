@@ -164,3 +164,16 @@ type contactService struct{ m *Module }
 func (c contactService) ContactTx(ctx context.Context, tx *sql.Tx, userID string) (string, bool, error) {
 	return c.m.store.Contact(ctx, tx, userID)
 }
+
+func (s adminService) TwoFactor(ctx context.Context, userID string) (contracts.TwoFactor, error) {
+	st, err := s.m.accounts.TwoFactorStatus(ctx, userID)
+	return st, adminErr("two-factor status", err)
+}
+
+func (s adminService) DisableTwoFactor(ctx context.Context, actorID, userID, clientIP string) error {
+	err := s.m.accounts.AdminDisableTwoFactor(ctx, actorID, userID, account.Client{IP: clientIP})
+	if errors.Is(err, contracts.ErrTwoFactorOff) {
+		return err
+	}
+	return adminErr("disable two-factor", err)
+}

@@ -82,6 +82,7 @@ func New(d Deps) (*Module, error) {
 		Store: st, Sessions: sessions, Outbox: d.Outbox, Bus: d.Bus,
 		Limits: &ratelimit.Limiter{DB: d.DB, Clock: d.Clock}, Clock: d.Clock, Log: d.Log, Phones: phones,
 		Passwords: d.Passwords, CodeKey: secrets.Derive(d.Secret, "phone verification codes"), BaseURL: c.BaseURL, Metrics: d.Metrics,
+		TwoFactorKey:   secrets.Derive(d.Secret, "two-factor sign-in"),
 		PasswordHashed: d.PasswordHashed,
 		Policy: account.Policy{
 			RequireConfirmedEmail: c.RequireConfirmedEmail, RegistrationsPerIP: c.RegistrationsPerIP, SignInFailuresPerIP: c.SignInFailuresPerIP,
@@ -125,6 +126,11 @@ func (m *Module) Registry() web.Registry {
 			{Name: "users/account/manage/sessions", Template: "pages/account/manage/sessions.html"},
 			{Name: "users/account/manage/personal-data", Template: "pages/account/manage/personal-data.html"},
 			{Name: "users/account/deleted", Template: "pages/account/deleted.html"},
+			{Name: "users/account/manage/two-factor", Template: "pages/account/manage/two-factor.html"},
+			{Name: "users/account/manage/two-factor-authenticator", Template: "pages/account/manage/two-factor-authenticator.html"},
+			{Name: "users/account/manage/recovery-codes", Template: "pages/account/manage/recovery-codes.html"},
+			{Name: "users/account/login-two-factor", Template: "pages/account/login-two-factor.html"},
+			{Name: "users/account/login-recovery-code", Template: "pages/account/login-recovery-code.html"},
 		},
 		Routes: []web.Route{
 			{Pattern: "GET /{$}", Handler: fn(func(w http.ResponseWriter, r *http.Request) {
@@ -165,6 +171,19 @@ func (m *Module) Registry() web.Registry {
 			{Pattern: "POST /account/manage/personal-data/download", Pages: []string{"users/account/manage/personal-data"}, Handler: signedIn(h.DownloadPersonalData)},
 			{Pattern: "POST /account/manage/delete-account", Pages: []string{"users/account/manage/personal-data"}, Handler: signedIn(h.DeleteAccount)},
 			{Pattern: "GET /account/deleted", Pages: []string{"users/account/deleted"}, Handler: fn(h.AccountDeletedPage)},
+			// Two-factor sign-in: the second step, then managing it.
+			{Pattern: "GET /account/login/two-factor", Pages: []string{"users/account/login-two-factor", "users/account/login"}, Handler: fn(h.SecondStepPage)},
+			{Pattern: "POST /account/login/two-factor", Pages: []string{"users/account/login-two-factor", "users/account/login"}, Handler: fn(h.SecondStep)},
+			{Pattern: "POST /account/login/two-factor/send-sms", Pages: []string{"users/account/login-two-factor", "users/account/login"}, Handler: fn(h.SendSignInCode)},
+			{Pattern: "GET /account/login/recovery-code", Pages: []string{"users/account/login-recovery-code", "users/account/login"}, Handler: fn(h.RecoveryCodePage)},
+			{Pattern: "POST /account/login/recovery-code", Pages: []string{"users/account/login-recovery-code", "users/account/login"}, Handler: fn(h.RecoveryCode)},
+			{Pattern: "GET /account/manage/two-factor", Pages: []string{"users/account/manage/two-factor"}, Handler: signedIn(h.TwoFactorPage)},
+			{Pattern: "GET /account/manage/two-factor/authenticator", Pages: []string{"users/account/manage/two-factor-authenticator"}, Handler: signedIn(h.AuthenticatorPage)},
+			{Pattern: "POST /account/manage/two-factor/authenticator", Pages: []string{"users/account/manage/two-factor-authenticator", "users/account/manage/recovery-codes"}, Handler: signedIn(h.EnableAuthenticator)},
+			{Pattern: "POST /account/manage/two-factor/sms", Pages: []string{"users/account/manage/two-factor", "users/account/manage/recovery-codes"}, Handler: signedIn(h.EnableSMS)},
+			{Pattern: "POST /account/manage/two-factor/recovery-codes", Pages: []string{"users/account/manage/two-factor", "users/account/manage/recovery-codes"}, Handler: signedIn(h.RegenerateRecoveryCodes)},
+			{Pattern: "POST /account/manage/two-factor/disable", Pages: []string{"users/account/manage/two-factor"}, Handler: signedIn(h.DisableTwoFactor)},
+			{Pattern: "POST /account/manage/two-factor/forget-browser", Pages: []string{"users/account/manage/two-factor"}, Handler: signedIn(h.ForgetBrowsers)},
 		},
 	}
 }

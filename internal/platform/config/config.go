@@ -43,8 +43,11 @@ type Config struct {
 	PasswordResetsPerIP int // reset-link submissions per 15 minutes per client network, 0 = no cap
 
 	RequireConfirmedEmail bool
-	EmailTokenTTL         time.Duration
-	EmailResendCooldown   time.Duration
+	// RequireTwoFactorForAdmins sends administrators without two-factor
+	// sign-in to set it up before any admin page.
+	RequireTwoFactorForAdmins bool
+	EmailTokenTTL             time.Duration
+	EmailResendCooldown       time.Duration
 
 	PhoneDefaultRegion  string
 	PhoneCodeTTL        time.Duration
@@ -237,6 +240,7 @@ func settings() []setting {
 		{env: "SIMPLEMODULE_REGISTRATIONS_PER_IP", def: "20", usage: "accounts created per client IP (IPv6: per /64) per hour (0 = no cap)", apply: count(func(c *Config) *int { return &c.RegistrationsPerIP })},
 		{env: "SIMPLEMODULE_SIGNIN_FAILURES_PER_IP", def: "50", usage: "failed sign-ins per client IP (IPv6: per /64) per 15 minutes before sign-in from it pauses (0 = no cap)", apply: count(func(c *Config) *int { return &c.SignInFailuresPerIP })},
 		{env: "SIMPLEMODULE_PASSWORD_RESETS_PER_IP", def: "20", usage: "password reset submissions per client IP (IPv6: per /64) per 15 minutes (0 = no cap)", apply: count(func(c *Config) *int { return &c.PasswordResetsPerIP })},
+		{env: "SIMPLEMODULE_REQUIRE_TWO_FACTOR_FOR_ADMINS", def: "false", usage: "send administrators without two-factor sign-in to set it up before any admin page", isBool: true, apply: boolean(func(c *Config) *bool { return &c.RequireTwoFactorForAdmins })},
 		{env: "SIMPLEMODULE_REQUIRE_CONFIRMED_EMAIL", def: "false", usage: "refuse sign-in until the email address is confirmed", isBool: true, apply: boolean(func(c *Config) *bool { return &c.RequireConfirmedEmail })},
 		{env: "SIMPLEMODULE_EMAIL_TOKEN_TTL", def: "24h", usage: "lifetime of email confirmation links", apply: dur(func(c *Config) *time.Duration { return &c.EmailTokenTTL })},
 		{env: "SIMPLEMODULE_EMAIL_RESEND_COOLDOWN", def: "60s", usage: "time between two confirmation emails to one account", apply: dur(func(c *Config) *time.Duration { return &c.EmailResendCooldown })},

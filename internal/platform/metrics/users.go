@@ -33,6 +33,7 @@ const (
 	SignInLocked         SignInOutcome = "locked"          // account locked (failures or an administrator)
 	SignInThrottled      SignInOutcome = "throttled"       // too many failures from the client's network
 	SignInUnconfirmed    SignInOutcome = "unconfirmed"     // the email must be confirmed first
+	SignInSecondStep     SignInOutcome = "second_step"     // right password, two-factor step next
 )
 
 var _ Users = (*Metrics)(nil)
@@ -40,7 +41,7 @@ var _ Users = (*Metrics)(nil)
 // SignIn implements Users.
 func (m *Metrics) SignIn(outcome SignInOutcome) {
 	switch outcome {
-	case SignInSucceeded, SignInBadCredentials, SignInLocked, SignInThrottled, SignInUnconfirmed:
+	case SignInSucceeded, SignInBadCredentials, SignInLocked, SignInThrottled, SignInUnconfirmed, SignInSecondStep:
 	default:
 		outcome = "other"
 	}

@@ -29,6 +29,8 @@ var (
 	ErrLastAdmin = errors.New("the last administrator cannot be demoted or deleted")
 	// ErrEmailTaken: an invitation to an address that has an account.
 	ErrEmailTaken = errors.New("an account with that email already exists")
+	// ErrTwoFactorOff: two-factor was asked to be turned off but is not on.
+	ErrTwoFactorOff = errors.New("two-factor sign-in is not on")
 	// ErrNotImplemented: an operation not built yet.
 	ErrNotImplemented = errors.New("not implemented yet")
 )
@@ -94,4 +96,20 @@ type Admin interface {
 	// Delete deletes the account (see the Users module's account deletion).
 	// Refused: ErrSelf, ErrLastAdmin.
 	Delete(ctx context.Context, actorID, userID, clientIP string) error
+	// TwoFactor returns the user's two-factor status and methods.
+	TwoFactor(ctx context.Context, userID string) (TwoFactor, error)
+	// DisableTwoFactor turns the user's two-factor sign-in off (methods,
+	// recovery codes, remembered browsers) and ends their sessions.
+	// ErrTwoFactorOff when it is off already.
+	DisableTwoFactor(ctx context.Context, actorID, userID, clientIP string) error
+}
+
+// TwoFactor is a user's two-factor sign-in, as the admin pages show it.
+type TwoFactor struct {
+	Enabled       bool
+	Authenticator bool
+	SMS           bool   // turned on for SMSNumber
+	SMSNumber     string // E.164
+	SMSUsable     bool   // SMSNumber is still the user's confirmed number
+	RecoveryLeft  int
 }

@@ -121,3 +121,29 @@ type AccountDeleted struct {
 	EmailConfirmed bool
 	ActorID        string
 }
+
+// Two-factor methods, as events and the audit log name them.
+const (
+	MethodAuthenticator = "authenticator"
+	MethodSMS           = "sms"
+)
+
+// TwoFactorEnabled: the user turned on a two-factor method (Method); First
+// is set when this turned two-factor sign-in on.
+type TwoFactorEnabled struct {
+	UserID, Method string
+	First          bool
+}
+
+// TwoFactorDisabled: two-factor sign-in was turned off by ActorID (the
+// user, or an administrator).
+type TwoFactorDisabled struct{ UserID, ActorID string }
+
+// RecoveryCodesReplaced: the user replaced their recovery codes.
+type RecoveryCodesReplaced struct{ UserID string }
+
+// RecoveryCodeUsed: a recovery code signed the user in; Left remain.
+type RecoveryCodeUsed struct {
+	UserID string
+	Left   int
+}

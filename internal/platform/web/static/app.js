@@ -28,4 +28,20 @@ document.addEventListener("DOMContentLoaded", function () {
       if (!window.confirm(f.getAttribute("data-confirm"))) e.preventDefault();
     });
   });
+  // Copy buttons (hidden without this file): data-copy names the element
+  // whose lines are copied; the status element after it says it worked.
+  document.querySelectorAll("button[data-copy]").forEach(function (b) {
+    var src = document.getElementById(b.getAttribute("data-copy"));
+    if (!src || !navigator.clipboard) return;
+    b.hidden = false;
+    b.addEventListener("click", function () {
+      var lines = Array.prototype.map.call(src.querySelectorAll("li"), function (li) { return li.textContent.trim(); });
+      var status = document.querySelector("[data-copy-status]");
+      navigator.clipboard.writeText(lines.join("\n") + "\n").then(function () {
+        if (status) status.textContent = b.getAttribute("data-copied") || "Copied.";
+      }, function () {
+        if (status) status.textContent = "Could not copy: select the codes and copy them, or download them.";
+      });
+    });
+  });
 });

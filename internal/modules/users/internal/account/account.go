@@ -72,19 +72,20 @@ type Policy struct {
 
 // Deps is what the service needs.
 type Deps struct {
-	Store     *store.Store
-	Sessions  *session.Store
-	Outbox    *outbox.Outbox
-	Bus       *events.Bus // nil in tools that need no events
-	Limits    *ratelimit.Limiter
-	Clock     clock.Clock
-	Log       *slog.Logger
-	Phones    *phone.Parser
-	Passwords password.Params
-	CodeKey   []byte        // HMAC key for phone codes
-	BaseURL   string        // for links in emails and the SMS autofill line
-	Metrics   metrics.Users // counts sign-ins, codes sent and confirmations; nil counts nothing
-	Policy    Policy
+	Store        *store.Store
+	Sessions     *session.Store
+	Outbox       *outbox.Outbox
+	Bus          *events.Bus // nil in tools that need no events
+	Limits       *ratelimit.Limiter
+	Clock        clock.Clock
+	Log          *slog.Logger
+	Phones       *phone.Parser
+	Passwords    password.Params
+	CodeKey      []byte        // HMAC key for phone codes
+	TwoFactorKey []byte        // the keys of two-factor sign-in are derived from it
+	BaseURL      string        // for links in emails and the SMS autofill line
+	Metrics      metrics.Users // counts sign-ins, codes sent and confirmations; nil counts nothing
+	Policy       Policy
 
 	// PasswordHashed, when set, is called for every argon2id computation (a
 	// hash or a verification): tests count what a request costs with it.
@@ -94,6 +95,8 @@ type Deps struct {
 // Service runs the use cases.
 type Service struct {
 	Deps
+
+	tf twoFactorKeys
 
 	dummyOnce sync.Once
 	dummy     string
@@ -105,7 +108,7 @@ func New(d Deps) *Service {
 	if d.Metrics == nil {
 		d.Metrics = metrics.NopUsers{}
 	}
-	return &Service{Deps: d, slots: make(chan struct{}, hashSlots())}
+	return &Service{Deps: d, tf: newTwoFactorKeys(d.TwoFactorKey), slots: make(chan struct{}, hashSlots())}
 }
 
 // Client is who asks: the client IP for the audit log and the key rate

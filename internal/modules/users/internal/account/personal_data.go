@@ -38,9 +38,14 @@ type PersonalData struct {
 		ConfirmedAt             time.Time `json:"confirmed_at,omitzero"`
 		VerificationLockedUntil time.Time `json:"verification_locked_until,omitzero"`
 	} `json:"phone"`
-	TwoFactorEnabled bool     `json:"two_factor_enabled"`
-	Roles            []string `json:"roles"`
-	SignIn           struct {
+	TwoFactorEnabled bool `json:"two_factor_enabled"`
+	TwoFactor        struct {
+		Authenticator     bool   `json:"authenticator"`        // on or off; the key itself is a secret and stays out
+		SMSNumber         string `json:"sms_number,omitempty"` // the number sign-in codes go to (E.164)
+		RecoveryCodesLeft int    `json:"recovery_codes_left"`  // the codes are stored only as hashes
+	} `json:"two_factor"`
+	Roles  []string `json:"roles"`
+	SignIn struct {
 		FailedAttempts int       `json:"failed_attempts"`
 		LockedOutUntil time.Time `json:"locked_out_until,omitzero"`
 		LockedByAdmin  bool      `json:"locked_by_admin"`
@@ -118,6 +123,11 @@ func (s *Service) PersonalData(ctx context.Context, userID string) (PersonalData
 	p.Email.Address, p.Email.Confirmed = acct.Email, acct.EmailConfirmed
 	p.Phone.Number, p.Phone.Confirmed, p.Phone.VerificationLockedUntil = acct.PhoneNumber, acct.PhoneNumberConfirmed, recs.PhoneLockedUntil
 	p.TwoFactorEnabled = acct.TwoFactorEnabled
+	tf, err := s.Store.TwoFactor(ctx, s.Store.DB, userID)
+	if err != nil {
+		return p, err
+	}
+	p.TwoFactor.Authenticator, p.TwoFactor.SMSNumber, p.TwoFactor.RecoveryCodesLeft = tf.Secret != "", tf.Phone, tf.RecoveryLeft
 	p.Roles = append([]string{}, acct.Roles...)
 	p.SignIn.FailedAttempts, p.SignIn.LockedOutUntil, p.SignIn.LockedByAdmin = acct.FailedSignIns, acct.LockoutEnd, acct.LockedByAdmin
 

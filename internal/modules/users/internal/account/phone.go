@@ -88,14 +88,15 @@ func (s *Service) PhoneStatus(ctx context.Context, userID string) (PhoneStatus, 
 // phoneRef groups a user's verification SMS in the outbox.
 func phoneRef(userID string) string { return "phone:" + userID }
 
-// smsBody is the verification text, ending with the origin-bound line
-// (@host #code) that browsers and phones use to autofill the code.
-func (s *Service) smsBody(code string) string {
+// smsBody is the text of a code (what is a "verification" or "sign-in"
+// code), ending with the origin-bound line (@host #code) that browsers and
+// phones use to autofill the code.
+func (s *Service) smsBody(what, code string, ttl time.Duration) string {
 	host := s.BaseURL
 	if u, err := url.Parse(s.BaseURL); err == nil && u.Hostname() != "" {
 		host = u.Hostname()
 	}
-	return fmt.Sprintf("Your SimpleModule verification code is %s. It expires in %s. Don't share it.\n\n@%s #%s", code, web.HumanDuration(s.Policy.PhoneCodeTTL), host, code)
+	return fmt.Sprintf("Your SimpleModule %s code is %s. It expires in %s. Don't share it.\n\n@%s #%s", what, code, web.HumanDuration(ttl), host, code)
 }
 
 // SendPhoneCode parses input and, when every throttle allows, replaces the
@@ -112,11 +113,39 @@ func (s *Service) SendPhoneCode(ctx context.Context, u contracts.User, input str
 	if number == u.PhoneNumber && u.PhoneNumberConfirmed {
 		return number, ErrPhoneAlreadyVerified
 	}
+	return number, s.sendCode(ctx, u.ID, number, verificationCode, c)
+}
+
+// codeKind is what differs between the SMS codes sendCode sends.
+type codeKind struct {
+	purpose string
+	audit   string // audit action of a send
+	ttl     func(s *Service) time.Duration
+	ref     func(userID string) string // groups the user's texts of this kind in the outbox
+	body    func(s *Service, code string) string
+	event   func(userID, number string) any // nil: no event
+}
+
+var verificationCode = codeKind{
+	purpose: purposePhone, audit: "phone.code_sent", ref: phoneRef,
+	ttl:  func(s *Service) time.Duration { return s.Policy.PhoneCodeTTL },
+	body: func(s *Service, code string) string { return s.smsBody("verification", code, s.Policy.PhoneCodeTTL) },
+	event: func(userID, number string) any {
+		return contracts.PhoneVerificationCodeSent{UserID: userID, PhoneNumber: number}
+	},
+}
+
+// sendCode, when every throttle allows, replaces the user's code of kind
+// with a new one bound to (user, number) and queues the SMS in the same
+// transaction. Throttles, in the order a person is told about them: the
+// phone lock after wrong codes, the resend cooldown, the per-number and
+// the per-network hourly caps. Errors: a ThrottledError.
+func (s *Service) sendCode(ctx context.Context, userID, number string, kind codeKind, c Client) error {
 	// A cheap look first, so a request the user's own throttles refuse
 	// takes no slot from the shared caps (when there are caps to take).
 	if s.Policy.PhoneSendsPerNumber > 0 || s.Policy.PhoneSendsPerIP > 0 {
-		if err := s.phoneSendAllowed(ctx, s.Store.DB, u.ID, false); err != nil {
-			return "", err
+		if err := s.phoneSendAllowed(ctx, s.Store.DB, userID, kind.purpose, false); err != nil {
+			return err
 		}
 	}
 	// The caps are counted in short transactions of their own (exact across
@@ -143,51 +172,54 @@ func (s *Service) SendPhoneCode(ctx context.Context, u contracts.User, input str
 		if err != nil || wait > 0 {
 			release()
 			if err != nil {
-				return "", err
+				return err
 			}
-			return "", throttled(cap.reason, wait)
+			return throttled(cap.reason, wait)
 		}
 		if id != "" {
 			slots = append(slots, id)
 		}
 	}
 	now := s.Clock.Now()
-	err = s.change(ctx, func(tx *sql.Tx, emit func(any) error) error {
+	err := s.change(ctx, func(tx *sql.Tx, emit func(any) error) error {
 		// Under the user's lock: a look before may have raced another send.
-		if err := s.phoneSendAllowed(ctx, tx, u.ID, true); err != nil {
+		if err := s.phoneSendAllowed(ctx, tx, userID, kind.purpose, true); err != nil {
 			return err
 		}
 		code, err := otp.Generate()
 		if err != nil {
 			return err
 		}
-		expires := now.Add(s.Policy.PhoneCodeTTL)
-		hash := hex.EncodeToString(otp.Hash(s.CodeKey, purposePhone, u.ID, number, code))
-		if err := s.Store.ReplacePhoneCode(ctx, tx, u.ID, purposePhone, store.PhoneCode{PhoneNumber: number, Hash: hash, CreatedAt: now, ExpiresAt: expires}); err != nil {
+		expires := now.Add(kind.ttl(s))
+		hash := hex.EncodeToString(otp.Hash(s.CodeKey, kind.purpose, userID, number, code))
+		if err := s.Store.ReplacePhoneCode(ctx, tx, userID, kind.purpose, store.PhoneCode{PhoneNumber: number, Hash: hash, CreatedAt: now, ExpiresAt: expires}); err != nil {
 			return err
 		}
-		if err := s.Store.WriteAudit(ctx, tx, audit{ActorID: u.ID, SubjectID: u.ID, Action: "phone.code_sent", Detail: number, ClientIP: c.IP}); err != nil {
+		if err := s.Store.WriteAudit(ctx, tx, audit{ActorID: userID, SubjectID: userID, Action: kind.audit, Detail: number, ClientIP: c.IP}); err != nil {
 			return err
 		}
-		msg := sms.Message{To: number, Body: s.smsBody(code), Purpose: purposePhone}
-		if _, err := s.Outbox.EnqueueSMS(ctx, tx, msg, outbox.Options{Sensitive: true, WipeAt: expires, Ref: phoneRef(u.ID)}); err != nil {
+		msg := sms.Message{To: number, Body: kind.body(s, code), Purpose: kind.purpose}
+		if _, err := s.Outbox.EnqueueSMS(ctx, tx, msg, outbox.Options{Sensitive: true, WipeAt: expires, Ref: kind.ref(userID)}); err != nil {
 			return err
 		}
-		return emit(contracts.PhoneVerificationCodeSent{UserID: u.ID, PhoneNumber: number})
+		if kind.event == nil {
+			return nil
+		}
+		return emit(kind.event(userID, number))
 	})
 	if err != nil {
 		release()
-		return "", err
+		return err
 	}
 	s.Metrics.PhoneCodeSent(phone.Region(number))
-	return number, nil
+	return nil
 }
 
 // phoneSendAllowed applies the user's own throttles: the phone lock and
 // the resend cooldown; with lock, it takes the user's phone lock first.
-func (s *Service) phoneSendAllowed(ctx context.Context, q store.Queryer, userID string, lock bool) error {
+func (s *Service) phoneSendAllowed(ctx context.Context, q store.Queryer, userID, purpose string, lock bool) error {
 	now := s.Clock.Now()
-	st, err := s.Store.PhoneState(ctx, q, userID, purposePhone, lock)
+	st, err := s.Store.PhoneState(ctx, q, userID, purpose, lock)
 	if err != nil {
 		return err
 	}

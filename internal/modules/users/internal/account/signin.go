@@ -117,22 +117,28 @@ type SignInOutcome int
 
 // Sign-in outcomes.
 const (
-	SignedIn         SignInOutcome = iota + 1 // a session started
-	EmailUnconfirmed                          // a confirmed email is required first
+	SignedIn          SignInOutcome = iota + 1 // a session started
+	EmailUnconfirmed                           // a confirmed email is required first
+	NeedsSecondFactor                          // two-factor is on: Pending is the half-signed-in state
 )
 
-// SignInResult is the outcome of SignIn; Session is set when SignedIn.
+// SignInResult is the outcome of SignIn; Session is set when SignedIn,
+// Pending (the token of the half-signed-in state, for a cookie) when
+// NeedsSecondFactor.
 type SignInResult struct {
 	Outcome SignInOutcome
 	Session NewSession
+	Pending string
 }
 
 // SignIn checks an email and password against the per-network failure cap
 // and the account lockout and, when right, starts a session (ending the
-// session of oldToken, if any, so a session id never survives a sign-in).
-// Errors: ErrInvalidCredentials, ErrLockedByAdmin, ErrLockedOut, or a
-// ThrottledError.
-func (s *Service) SignIn(ctx context.Context, addr, pw string, remember bool, oldToken string, c Client) (res SignInResult, err error) {
+// session of oldToken, if any, so a session id never survives a sign-in)
+// — or, for an account with two-factor on whose browser is not
+// remembered (remembered: the browser's token), answers
+// NeedsSecondFactor without signing in. Errors: ErrInvalidCredentials,
+// ErrLockedByAdmin, ErrLockedOut, or a ThrottledError.
+func (s *Service) SignIn(ctx context.Context, addr, pw string, remember bool, oldToken, remembered string, c Client) (res SignInResult, err error) {
 	defer func() { s.countSignIn(res, err) }()
 	// Bookkeeping must survive a client that hangs up mid-request.
 	book := context.WithoutCancel(ctx)
@@ -176,6 +182,18 @@ func (s *Service) SignIn(ctx context.Context, addr, pw string, remember bool, ol
 	if needsConfirmation {
 		return SignInResult{Outcome: EmailUnconfirmed}, nil
 	}
+	pending, err := s.secondStepNeeded(ctx, acct, remember, remembered)
+	if err != nil {
+		return SignInResult{}, err
+	}
+	if pending != "" {
+		// The password was no failure, but wrong second-step codes counted
+		// before it must stay counted: take back only this attempt.
+		if err := s.Store.UncountSignInAttempt(book, acct.ID); err != nil {
+			return SignInResult{}, err
+		}
+		return SignInResult{Outcome: NeedsSecondFactor, Pending: pending}, nil
+	}
 	if oldToken != "" {
 		if err := s.Sessions.Delete(ctx, s.Store.DB, secrets.Hash(oldToken)); err != nil {
 			return SignInResult{}, err
@@ -197,7 +215,9 @@ func (s *Service) countSignIn(res SignInResult, err error) {
 		s.Metrics.SignIn(metrics.SignInSucceeded)
 	case err == nil && res.Outcome == EmailUnconfirmed:
 		s.Metrics.SignIn(metrics.SignInUnconfirmed)
-	case errors.Is(err, ErrInvalidCredentials):
+	case err == nil && res.Outcome == NeedsSecondFactor:
+		s.Metrics.SignIn(metrics.SignInSecondStep)
+	case errors.Is(err, ErrInvalidCredentials), errors.Is(err, ErrWrongSignInCode), errors.Is(err, ErrWrongRecoveryCode):
 		s.Metrics.SignIn(metrics.SignInBadCredentials)
 	case errors.Is(err, ErrLockedByAdmin), errors.Is(err, ErrLockedOut):
 		s.Metrics.SignIn(metrics.SignInLocked)
@@ -238,6 +258,19 @@ func (s *Service) startSession(ctx context.Context, acct store.Account, remember
 // a wrong one returns wrong, or a ThrottledError with lockedNow once it
 // locks the account; a locked account gives locked without a check.
 func (s *Service) checkPassword(book context.Context, acct store.Account, pw string, c Client, locked, lockedNow Reason, wrong error) error {
+	return s.checkAttempt(book, acct, c, locked, lockedNow, wrong, func(counted bool) (bool, error) {
+		if !counted {
+			s.verifyPassword("", s.dummyHash()) // same cost as a real attempt
+			return false, nil
+		}
+		return s.verifyPassword(pw, acct.PasswordHash)
+	})
+}
+
+// checkAttempt is checkPassword for any secret: verify compares it (told
+// whether the attempt was counted; an uncounted one is refused whatever
+// verify says, so verify only evens out the time taken).
+func (s *Service) checkAttempt(book context.Context, acct store.Account, c Client, locked, lockedNow Reason, wrong error, verify func(counted bool) (bool, error)) error {
 	counted, err := s.Store.CountSignInAttempt(book, acct.ID, maxFailedSignIns)
 	if err != nil {
 		return err
@@ -247,10 +280,12 @@ func (s *Service) checkPassword(book context.Context, acct store.Account, pw str
 		if err != nil {
 			return err
 		}
-		s.verifyPassword("", s.dummyHash()) // same cost as a real attempt
+		if _, err := verify(false); err != nil {
+			return err
+		}
 		return throttled(locked, wait)
 	}
-	ok, err := s.verifyPassword(pw, acct.PasswordHash)
+	ok, err := verify(true)
 	if err != nil {
 		return err
 	}

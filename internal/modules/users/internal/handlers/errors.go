@@ -44,6 +44,20 @@ func message(err error) string {
 		return "Your current password is not correct."
 	case errors.Is(err, account.ErrEmailTaken):
 		return "That email address is now used by another account."
+	case errors.Is(err, account.ErrWrongSignInCode):
+		return "That code is not correct. Enter the code your authenticator app shows now, or the latest code we texted you."
+	case errors.Is(err, account.ErrWrongRecoveryCode):
+		return "That recovery code is not correct, or it has been used already. Each code works once."
+	case errors.Is(err, account.ErrWrongSetupCode):
+		return "That code is not correct. Enter the 6-digit code your authenticator app shows now for this key."
+	case errors.Is(err, account.ErrNoPendingKey):
+		return "The setup key changed. Scan the new QR code and enter the code it gives."
+	case errors.Is(err, account.ErrSMSUnavailable):
+		return "Text messages cannot be used: the phone number is no longer confirmed. Use your authenticator app or a recovery code."
+	case errors.Is(err, account.ErrPhoneNotConfirmed):
+		return "Confirm a phone number on the Phone page first; codes can only go to a confirmed number."
+	case errors.Is(err, account.ErrTwoFactorOff):
+		return "Two-factor sign-in is off."
 	}
 	return codeMessage(err)
 }

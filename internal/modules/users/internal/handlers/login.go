@@ -33,13 +33,18 @@ func (h *Handler) Login(w http.ResponseWriter, r *http.Request) {
 	}
 	form := loginForm{Email: strings.TrimSpace(r.PostFormValue("email")), RememberMe: r.PostFormValue("remember_me") != "",
 		ReturnURL: web.SafeReturnURL(r.PostFormValue("return_url"), "")}
-	res, err := h.Accounts.SignIn(r.Context(), form.Email, r.PostFormValue("password"), form.RememberMe, session.Token(r), h.client(r))
+	res, err := h.Accounts.SignIn(r.Context(), form.Email, r.PostFormValue("password"), form.RememberMe, session.Token(r), rememberedBrowser(r), h.client(r))
 	if err != nil {
 		h.fail(w, r, err, pageLogin, web.View{Title: "Sign in", Data: form})
 		return
 	}
 	if res.Outcome == account.EmailUnconfirmed {
 		h.Kit.Render(w, r, http.StatusForbidden, pageLoginUnconfirm, web.View{Title: "Confirm your email", Data: form})
+		return
+	}
+	if res.Outcome == account.NeedsSecondFactor {
+		h.setPending(w, res.Pending)
+		h.Kit.Redirect(w, r, secondStepURL("/account/login/two-factor", form.ReturnURL), "")
 		return
 	}
 	h.startSession(w, res.Session)

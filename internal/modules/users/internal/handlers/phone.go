@@ -37,6 +37,10 @@ type phoneView struct {
 	ConfirmRemove bool
 	Delivery      string // the latest code's SMS: queued, sent or failed
 	DeliveryError string // why it failed, in words a person understands
+	// SMSOnlyFactor: text messages are the user's only two-factor method
+	// besides recovery codes, so changing or removing the number leaves
+	// only the recovery codes to sign in with (SPEC §8).
+	SMSOnlyFactor bool
 }
 
 // States of the stored number on the phone page (phoneView.State).
@@ -57,6 +61,14 @@ func (h *Handler) renderPhone(w http.ResponseWriter, r *http.Request, err error,
 	}
 	v := phoneView{Number: u.PhoneNumber, Confirmed: u.PhoneNumberConfirmed, Input: u.PhoneNumber,
 		Pending: st.Pending, PendingNumber: st.PendingNumber, ExpiresIn: st.ExpiresIn, ResendIn: st.ResendIn, Delivery: st.Delivery}
+	if u.TwoFactorEnabled {
+		tf, terr := h.Accounts.TwoFactorStatus(r.Context(), u.ID)
+		if terr != nil {
+			h.Kit.ServerError(w, r, terr)
+			return
+		}
+		v.SMSOnlyFactor = tf.SMSUsable && !tf.Authenticator
+	}
 	switch {
 	case u.PhoneNumber == "":
 		v.State = phoneNone

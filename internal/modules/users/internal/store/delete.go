@@ -49,7 +49,7 @@ func (s *Store) HeldByAnother(ctx context.Context, q Queryer, userID, address st
 // rows are the caller's to pseudonymise (PseudonymiseAudit). Deleting an
 // account that is not there is ErrNotFound.
 func (s *Store) DeleteAccount(ctx context.Context, tx Queryer, userID string) error {
-	for _, table := range []string{"sessions", "user_tokens", "phone_codes", "phone_failures", "user_roles"} {
+	for _, table := range []string{"sessions", "user_tokens", "phone_codes", "phone_failures", "recovery_codes", "user_roles"} {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE user_id = $1`, userID); err != nil {
 			return fmt.Errorf("delete account: %s: %w", table, err)
 		}

@@ -315,6 +315,15 @@ func (s *Store) ClearSignInFailures(ctx context.Context, userID string) error {
 	return err
 }
 
+// UncountSignInAttempt takes back one attempt CountSignInAttempt counted
+// (a right password whose sign-in goes on to the second step: the count of
+// wrong second-step codes must survive it).
+func (s *Store) UncountSignInAttempt(ctx context.Context, userID string) error {
+	_, err := s.DB.ExecContext(ctx, `UPDATE users SET failed_sign_ins = failed_sign_ins - 1 WHERE id = $1 AND failed_sign_ins > 0
+		AND (lockout_end IS NULL OR lockout_end <= $2)`, userID, ms(s.Clock.Now()))
+	return err
+}
+
 // StampSignIn clears the failure count and records the sign-in time inside
 // q; false means the account is locked (by an admin or a lockout).
 func (s *Store) StampSignIn(ctx context.Context, q Queryer, userID string) (bool, error) {
