@@ -5,7 +5,6 @@ import (
 	"html"
 	"net/http"
 	"net/url"
-	"reflect"
 	"regexp"
 	"strings"
 	"testing"
@@ -228,19 +227,11 @@ func TestAdminTwoFactorSecurityTab(t *testing.T) {
 }
 
 // tfRequireForAdmins switches SIMPLEMODULE_REQUIRE_TWO_FACTOR_FOR_ADMINS on.
-func tfRequireForAdmins(t *testing.T) func(*config.Config) {
-	return func(c *config.Config) {
-		f := reflect.ValueOf(c).Elem().FieldByName("RequireTwoFactorForAdmins")
-		if !f.IsValid() || f.Kind() != reflect.Bool {
-			t.Fatalf("config has no bool field RequireTwoFactorForAdmins")
-		}
-		f.SetBool(true)
-	}
-}
+func tfRequireForAdmins(c *config.Config) { c.RequireTwoFactorForAdmins = true }
 
 func TestAdminTwoFactorRequiredForAdmins(t *testing.T) {
 	apptest.ForEachDB(t, func(t *testing.T, db string) {
-		e := apptest.Start(t, db, tfRequireForAdmins(t))
+		e := apptest.Start(t, db, tfRequireForAdmins)
 		_, err := e.App.Users.CreateUser(context.Background(), adminEmail, testPW, true)
 		if err != nil {
 			t.Fatal(err)

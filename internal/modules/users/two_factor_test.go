@@ -260,11 +260,15 @@ func tfEnableAuthenticator(t *testing.T, e *apptest.Env, c *apptest.Client) (str
 	return key, tfWantRecoveryCodes(t, "confirm the authenticator", res)
 }
 
-// tfSignUp registers addr on a fresh client, which stays signed in.
+// tfSignUp registers addr on a fresh client, which stays signed in, and
+// confirms the address (notices go to confirmed addresses only).
 func tfSignUp(e *apptest.Env, addr string) *apptest.Client {
 	e.T.Helper()
 	c := e.NewClient()
 	c.Register(addr, password)
+	if res := c.Get(e.LastLink(addr)); res.Status != http.StatusOK {
+		e.T.Fatalf("confirm %s: got %d, want 200", addr, res.Status)
+	}
 	return c
 }
 
@@ -1079,7 +1083,7 @@ func TestTwoFactorSMS(t *testing.T) {
 	apptest.ForEachDB(t, func(t *testing.T, db string) {
 		e := apptest.Start(t, db, nil)
 		const addr = "ann@example.com"
-		owner := phoneSignUp(e, addr)
+		owner := tfSignUp(e, addr)
 
 		t.Run("needs a confirmed number", func(t *testing.T) {
 			tfWantRefused(t, "no number", owner.Post(tfSMSPath, apptest.Form("password", password)))
@@ -1203,7 +1207,7 @@ func TestTwoFactorPhoneRemovedWithSMSOnly(t *testing.T) {
 	apptest.ForEachDB(t, func(t *testing.T, db string) {
 		e := apptest.Start(t, db, nil)
 		const addr = "ann@example.com"
-		owner := phoneSignUp(e, addr)
+		owner := tfSignUp(e, addr)
 		phoneVerify(t, e, owner, phoneNumberA)
 
 		warned := func(c *apptest.Client) bool {
