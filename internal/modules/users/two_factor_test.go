@@ -763,7 +763,11 @@ func TestTwoFactorLockout(t *testing.T) {
 				locked = res
 			case res.Status == http.StatusUnprocessableEntity && i <= 5:
 			default:
-				t.Fatalf("wrong code %d: got %d, want 422 (or 429 from the 5th on); body: %s", i, res.Status, apptest.Excerpt(res.Body))
+				want := map[bool]string{true: "422", false: "429"}[i < 5]
+				if i == 5 {
+					want = "422 or 429"
+				}
+				t.Fatalf("wrong code %d: got %d, want %s (5 wrong codes lock the account); body: %s", i, res.Status, want, apptest.Excerpt(res.Body))
 			}
 		}
 		if locked == nil {
