@@ -73,8 +73,8 @@ func smsUsable(acct store.Account, tf store.TwoFactor) bool {
 
 // AuthenticatorSetup is what the setup page shows.
 type AuthenticatorSetup struct {
-	Key   string // base32, in groups of four
-	URL   string // otpauth://
+	Key   string       // base32, in groups of four
+	URL   string       // otpauth://
 	QRPNG template.URL // data: URI of the QR code (a PNG made here, so safe as a URL)
 }
 

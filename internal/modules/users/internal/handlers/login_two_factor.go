@@ -100,6 +100,16 @@ func (h *Handler) SecondStepPage(w http.ResponseWriter, r *http.Request) {
 
 // SecondStep checks an authenticator or SMS code and signs in.
 func (h *Handler) SecondStep(w http.ResponseWriter, r *http.Request) {
+	h.completeStep(w, r, pageLoginTwoFactor, func(token, code string, remember bool) (account.SecondStepResult, error) {
+		return h.Accounts.CompleteSignIn(r.Context(), token, code, remember, session.Token(r), h.client(r))
+	})
+}
+
+// completeStep reads the second-step form and, while the half-signed-in
+// state holds, finishes the sign-in with complete: the session, and the
+// remembered browser when asked; page again with the error otherwise.
+func (h *Handler) completeStep(w http.ResponseWriter, r *http.Request, page string,
+	complete func(token, code string, remember bool) (account.SecondStepResult, error)) {
 	if !h.parseForm(w, r) {
 		return
 	}
@@ -109,11 +119,11 @@ func (h *Handler) SecondStep(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	res, err := h.Accounts.CompleteSignIn(r.Context(), cookieValue(r, pendingCookie), r.PostFormValue("code"), remember, session.Token(r), h.client(r))
-	h.finishSecondStep(w, r, st, res, err, returnURL, pageLoginTwoFactor, secondStepView(st, returnURL, remember))
+	res, err := complete(cookieValue(r, pendingCookie), strings.TrimSpace(r.PostFormValue("code")), remember)
+	h.finishSecondStep(w, r, res, err, returnURL, page, secondStepView(st, returnURL, remember))
 }
 
-func (h *Handler) finishSecondStep(w http.ResponseWriter, r *http.Request, st account.SecondStep, res account.SecondStepResult, err error, returnURL, page string, v web.View) {
+func (h *Handler) finishSecondStep(w http.ResponseWriter, r *http.Request, res account.SecondStepResult, err error, returnURL, page string, v web.View) {
 	if errors.Is(err, account.ErrSecondStepExpired) {
 		h.secondStep(w, r, returnURL) // answers with the way back
 		return
@@ -160,15 +170,7 @@ func (h *Handler) RecoveryCodePage(w http.ResponseWriter, r *http.Request) {
 
 // RecoveryCode signs in with a recovery code, using it up.
 func (h *Handler) RecoveryCode(w http.ResponseWriter, r *http.Request) {
-	if !h.parseForm(w, r) {
-		return
-	}
-	returnURL := web.SafeReturnURL(r.PostFormValue("return_url"), "")
-	st, ok := h.secondStep(w, r, returnURL)
-	if !ok {
-		return
-	}
-	code := strings.TrimSpace(r.PostFormValue("code"))
-	res, err := h.Accounts.CompleteSignInWithRecoveryCode(r.Context(), cookieValue(r, pendingCookie), code, session.Token(r), h.client(r))
-	h.finishSecondStep(w, r, st, res, err, returnURL, pageLoginRecovery, secondStepView(st, returnURL, false))
+	h.completeStep(w, r, pageLoginRecovery, func(token, code string, _ bool) (account.SecondStepResult, error) {
+		return h.Accounts.CompleteSignInWithRecoveryCode(r.Context(), token, code, session.Token(r), h.client(r))
+	})
 }

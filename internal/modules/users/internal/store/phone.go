@@ -131,13 +131,8 @@ func (s *Store) SetPhoneCodeAttempts(ctx context.Context, q Queryer, userID, pur
 // ConsumePhoneCode marks the user's code of purpose used inside q; false
 // means another request used it first.
 func (s *Store) ConsumePhoneCode(ctx context.Context, q Queryer, userID, purpose string) (bool, error) {
-	r, err := q.ExecContext(ctx, `UPDATE phone_codes SET consumed_at = $3 WHERE user_id = $1 AND purpose = $2 AND consumed_at IS NULL`,
+	return execOne(ctx, q, "consume code", `UPDATE phone_codes SET consumed_at = $3 WHERE user_id = $1 AND purpose = $2 AND consumed_at IS NULL`,
 		userID, purpose, ms(s.Clock.Now()))
-	if err != nil {
-		return false, fmt.Errorf("consume code: %w", err)
-	}
-	n, _ := r.RowsAffected()
-	return n == 1, nil
 }
 
 // AddPhoneFailure records one failed confirmation, drops failures that

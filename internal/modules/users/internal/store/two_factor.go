@@ -39,6 +39,17 @@ func (s *Store) TwoFactor(ctx context.Context, q Queryer, userID string) (TwoFac
 	return t, nil
 }
 
+// execOne runs a guarded statement and reports whether it changed exactly
+// one row (false: the guard held it back, e.g. a code used already).
+func execOne(ctx context.Context, q Queryer, what, query string, args ...any) (bool, error) {
+	res, err := q.ExecContext(ctx, query, args...)
+	if err != nil {
+		return false, fmt.Errorf("%s: %w", what, err)
+	}
+	n, _ := res.RowsAffected()
+	return n == 1, nil
+}
+
 func (s *Store) exec(ctx context.Context, q Queryer, what, query string, args ...any) error {
 	if _, err := q.ExecContext(ctx, query, args...); err != nil {
 		return fmt.Errorf("%s: %w", what, err)
@@ -76,13 +87,8 @@ func (s *Store) DisableTwoFactor(ctx context.Context, q Queryer, userID, remembe
 // UseAuthenticatorStep records step as used; false means it (or a later
 // one) was used already.
 func (s *Store) UseAuthenticatorStep(ctx context.Context, q Queryer, userID string, step int64) (bool, error) {
-	res, err := q.ExecContext(ctx, `UPDATE users SET totp_last_step = $2 WHERE id = $1 AND totp_secret IS NOT NULL
+	return execOne(ctx, q, "use authenticator step", `UPDATE users SET totp_last_step = $2 WHERE id = $1 AND totp_secret IS NOT NULL
 		AND (totp_last_step IS NULL OR totp_last_step < $2)`, userID, step)
-	if err != nil {
-		return false, fmt.Errorf("use authenticator step: %w", err)
-	}
-	n, _ := res.RowsAffected()
-	return n == 1, nil
 }
 
 // ReplaceRecoveryCodes makes hashes the user's only recovery codes.
@@ -102,13 +108,8 @@ func (s *Store) ReplaceRecoveryCodes(ctx context.Context, q Queryer, userID stri
 // UseRecoveryCode marks the user's code with hash used; false means there
 // is no such unused code.
 func (s *Store) UseRecoveryCode(ctx context.Context, q Queryer, userID, hash string) (bool, error) {
-	res, err := q.ExecContext(ctx, `UPDATE recovery_codes SET used_at = $3 WHERE user_id = $1 AND code_hash = $2 AND used_at IS NULL`,
+	return execOne(ctx, q, "use recovery code", `UPDATE recovery_codes SET used_at = $3 WHERE user_id = $1 AND code_hash = $2 AND used_at IS NULL`,
 		userID, hash, ms(s.Clock.Now()))
-	if err != nil {
-		return false, fmt.Errorf("use recovery code: %w", err)
-	}
-	n, _ := res.RowsAffected()
-	return n == 1, nil
 }
 
 // SetRememberKey replaces the key of remembered browsers (forgetting them).
