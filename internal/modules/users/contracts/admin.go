@@ -94,4 +94,10 @@ type Admin interface {
 	// Delete deletes the account (see the Users module's account deletion).
 	// Refused: ErrSelf, ErrLastAdmin.
 	Delete(ctx context.Context, actorID, userID, clientIP string) error
+
+	// Passkeys lists the user's passkeys, oldest first.
+	Passkeys(ctx context.Context, userID string) ([]Passkey, error)
+	// DeletePasskey deletes one of the user's passkeys (ErrPasskeyNotFound
+	// when they have none with that id); the user is told by email.
+	DeletePasskey(ctx context.Context, actorID, userID, passkeyID, clientIP string) error
 }
