@@ -81,7 +81,7 @@ func New(d Deps) (*Module, error) {
 	rp := relyingParty(c, d.Log)
 	svc := account.New(account.Deps{
 		RelyingParty: rp,
-		Store: st, Sessions: sessions, Outbox: d.Outbox, Bus: d.Bus,
+		Store:        st, Sessions: sessions, Outbox: d.Outbox, Bus: d.Bus,
 		Limits: &ratelimit.Limiter{DB: d.DB, Clock: d.Clock}, Clock: d.Clock, Log: d.Log, Phones: phones,
 		Passwords: d.Passwords, CodeKey: secrets.Derive(d.Secret, "phone verification codes"), BaseURL: c.BaseURL, Metrics: d.Metrics,
 		PasswordHashed: d.PasswordHashed,

@@ -113,8 +113,8 @@ func toCredential(p store.Passkey) webauthn.Credential {
 		transports[i] = protocol.AuthenticatorTransport(t)
 	}
 	return webauthn.Credential{ID: p.CredentialID, PublicKey: p.PublicKey, AttestationType: p.AttType, AttestationFormat: p.AttFormat,
-		Transport: transports,
-		Flags:     webauthn.CredentialFlags{UserPresent: true, UserVerified: p.UserVerified, BackupEligible: p.BackupEligible, BackupState: p.BackupState},
+		Transport:     transports,
+		Flags:         webauthn.CredentialFlags{UserPresent: true, UserVerified: p.UserVerified, BackupEligible: p.BackupEligible, BackupState: p.BackupState},
 		Authenticator: webauthn.Authenticator{AAGUID: p.AAGUID, SignCount: p.SignCount}}
 }
 
