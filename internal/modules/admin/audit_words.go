@@ -40,6 +40,11 @@ var auditWords = map[string]string{
 	"session.revoked":                "Signed out one device",
 	"sessions.revoked_others":        "Signed out all other devices",
 	"user.deleted":                   "Account deleted",
+
+	// Passkeys.
+	"passkey.added":   "Passkey added",
+	"passkey.renamed": "Passkey renamed",
+	"passkey.removed": "Passkey deleted",
 }
 
 // Who acted, as the audit table says it.

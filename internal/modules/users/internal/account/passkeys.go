@@ -456,3 +456,24 @@ func passkeyName(name string, c Client) (string, error) {
 	}
 	return name, nil
 }
+
+// PersonalPasskey is one passkey in the personal data download: what it
+// is called and when it was used, never its key or ids.
+type PersonalPasskey struct {
+	Name       string    `json:"name"`
+	CreatedAt  time.Time `json:"created_at"`
+	LastUsedAt time.Time `json:"last_used_at,omitzero"`
+	Synced     bool      `json:"synced"`
+}
+
+func (s *Service) personalPasskeys(ctx context.Context, userID string) ([]PersonalPasskey, error) {
+	keys, err := s.ListPasskeys(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	out := []PersonalPasskey{}
+	for _, k := range keys {
+		out = append(out, PersonalPasskey{Name: k.Name, CreatedAt: k.CreatedAt, LastUsedAt: k.LastUsedAt, Synced: k.Synced})
+	}
+	return out, nil
+}
