@@ -269,6 +269,32 @@ func TestPasskeyCeremonies(t *testing.T) {
 	})
 }
 
+// An origin listed in SIMPLEMODULE_PASSKEY_ORIGINS (another host under
+// the same RP ID) is accepted; any other is not.
+func TestPasskeyExtraOrigins(t *testing.T) {
+	apptest.ForEachDB(t, func(t *testing.T, db string) {
+		const extra = "https://accounts.localhost"
+		e := startPasskeys(t, db, func(c *config.Config) { c.PasskeyOrigins = []string{extra} })
+		_, key := signedUpWithPasskey(t, e, "oda@example.com")
+		tests := []struct {
+			name, origin string
+			wantStatus   int
+		}{
+			{name: "listed origin", origin: extra, wantStatus: http.StatusOK},
+			{name: "unlisted origin", origin: "https://other.localhost", wantStatus: http.StatusBadRequest},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				k := *key
+				k.origin = tt.origin
+				if res := passkeySignIn(t, e, e.NewClient(), &k, ""); res.Status != tt.wantStatus {
+					t.Errorf("finish from %s: got %d, want %d; %s", tt.origin, res.Status, tt.wantStatus, apptest.Excerpt(res.Body))
+				}
+			})
+		}
+	})
+}
+
 func TestPasskeySignInRules(t *testing.T) {
 	apptest.ForEachDB(t, func(t *testing.T, db string) {
 		e := startPasskeys(t, db, func(c *config.Config) { c.RequireConfirmedEmail = true })
