@@ -360,3 +360,28 @@ func TestPasskeysOffOnIPAddress(t *testing.T) {
 		}
 	})
 }
+
+// Every ceremony begun stores a row, so one network may begin only so many.
+func TestPasskeyBeginThrottled(t *testing.T) {
+	apptest.ForEachDB(t, func(t *testing.T, db string) {
+		e := startPasskeys(t, db, nil)
+		c := e.NewClient()
+		const perNetwork = 300 // passkeyBeginsPerNet
+		for i := range perNetwork {
+			if res := postJSON(t, e, c, "/account/passkeys/login/begin", map[string]any{}); res.Status != http.StatusOK {
+				t.Fatalf("begin %d: got %d, want 200", i+1, res.Status)
+			}
+		}
+		res := postJSON(t, e, c, "/account/passkeys/login/begin", map[string]any{})
+		if res.Status != http.StatusTooManyRequests || res.Header.Get("Retry-After") == "" || !strings.Contains(jsonField(t, res, "error"), "Too many passkey requests") {
+			t.Errorf("begin %d: got %d (Retry-After %q) %q, want 429 with Retry-After and why", perNetwork+1, res.Status, res.Header.Get("Retry-After"), res.Body)
+		}
+		e.Clock.Advance(15 * time.Minute)
+		if res := postJSON(t, e, c, "/account/passkeys/login/begin", map[string]any{}); res.Status != http.StatusOK {
+			t.Errorf("begin after the window: got %d, want 200", res.Status)
+		}
+		if n := e.Count(`SELECT COUNT(*) FROM passkey_challenges`); n != 1 {
+			t.Errorf("challenge rows after the window: got %d, want 1 (expired ones dropped)", n)
+		}
+	})
+}

@@ -30,10 +30,16 @@ const (
 	passkeyHandleBytes  = 32              // random user handle, never the email
 	maxPasskeyNameLen   = 60
 	maxPasskeysPerUser  = 20
+	passkeyBeginsPerNet = 300              // ceremonies begun per network per passkeyBeginWindow
+	passkeyBeginWindow  = 15 * time.Minute // (each stores a row until it expires)
 
 	purposePasskeyRegister = "register"
 	purposePasskeySignIn   = "sign-in"
 )
+
+// ReasonPasskeyRequests: too many passkey ceremonies begun from one
+// network. Numbered apart from the Reason list in account.go.
+const ReasonPasskeyRequests Reason = 64
 
 // Audit actions of passkeys.
 const (
@@ -125,6 +131,23 @@ type Ceremony struct {
 	Token   string
 }
 
+// mayBeginCeremony refuses a ceremony when passkeys are off, or when c's
+// network began passkeyBeginsPerNet of them within passkeyBeginWindow:
+// every ceremony stores a row, and the sign-in page begins one on load.
+func (s *Service) mayBeginCeremony(ctx context.Context, c Client) error {
+	if !s.PasskeysOn() {
+		return ErrPasskeysOff
+	}
+	wait, err := s.Limits.Take(ctx, "passkey-begin", c.RateKey, passkeyBeginsPerNet, passkeyBeginWindow)
+	if err != nil {
+		return err
+	}
+	if wait > 0 {
+		return throttled(ReasonPasskeyRequests, wait)
+	}
+	return nil
+}
+
 // saveCeremony keeps the session data of a ceremony for passkeyChallengeTTL.
 func (s *Service) saveCeremony(ctx context.Context, userID, purpose string, sd *webauthn.SessionData) (string, error) {
 	data, err := json.Marshal(sd)
@@ -164,9 +187,9 @@ func (s *Service) takeCeremony(ctx context.Context, token, purpose string) (stor
 // BeginPasskeyRegistration starts adding a passkey to userID's account: a
 // discoverable credential with user verification, none of the user's
 // existing passkeys again.
-func (s *Service) BeginPasskeyRegistration(ctx context.Context, userID string) (Ceremony, error) {
-	if !s.PasskeysOn() {
-		return Ceremony{}, ErrPasskeysOff
+func (s *Service) BeginPasskeyRegistration(ctx context.Context, userID string, c Client) (Ceremony, error) {
+	if err := s.mayBeginCeremony(ctx, c); err != nil {
+		return Ceremony{}, err
 	}
 	acct, err := s.Store.AccountByID(ctx, userID)
 	if err != nil {
@@ -263,9 +286,9 @@ func (s *Service) rejected(ctx context.Context, step string, err error) error {
 
 // BeginPasskeySignIn starts a sign-in with a discoverable passkey: the
 // browser offers whichever passkeys it holds for this site.
-func (s *Service) BeginPasskeySignIn(ctx context.Context) (Ceremony, error) {
-	if !s.PasskeysOn() {
-		return Ceremony{}, ErrPasskeysOff
+func (s *Service) BeginPasskeySignIn(ctx context.Context, c Client) (Ceremony, error) {
+	if err := s.mayBeginCeremony(ctx, c); err != nil {
+		return Ceremony{}, err
 	}
 	opts, sd, err := s.RelyingParty.BeginDiscoverableLogin(webauthn.WithUserVerification(protocol.VerificationRequired))
 	if err != nil {

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/simplemodule-go/simplemodule/internal/modules/users/contracts"
 	"github.com/simplemodule-go/simplemodule/internal/modules/users/internal/account"
@@ -102,14 +104,14 @@ func (h *Handler) BeginPasskeyRegistration(w http.ResponseWriter, r *http.Reques
 		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "Your session has ended. Sign in again, then add the passkey."})
 		return
 	}
-	c, err := h.Accounts.BeginPasskeyRegistration(r.Context(), u.ID)
+	c, err := h.Accounts.BeginPasskeyRegistration(r.Context(), u.ID, h.client(r))
 	h.beginCeremony(w, r, c, err)
 }
 
 // BeginPasskeySignIn starts a sign-in with a passkey: JSON options for
 // navigator.credentials.get, and the ceremony's cookie.
 func (h *Handler) BeginPasskeySignIn(w http.ResponseWriter, r *http.Request) {
-	c, err := h.Accounts.BeginPasskeySignIn(r.Context())
+	c, err := h.Accounts.BeginPasskeySignIn(r.Context(), h.client(r))
 	h.beginCeremony(w, r, c, err)
 }
 
@@ -197,7 +199,12 @@ func (h *Handler) FinishPasskeySignIn(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) ceremonyFailed(w http.ResponseWriter, r *http.Request, err error) {
 	status, msg := http.StatusBadRequest, ""
 	var in *account.InputError
+	var t *account.ThrottledError
 	switch {
+	case errors.As(err, &t):
+		secs := max(int((t.RetryAfter+time.Second-1)/time.Second), 1)
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+		status, msg = http.StatusTooManyRequests, "Too many passkey requests from your network. Please wait "+web.HumanDuration(time.Duration(secs)*time.Second)+" and try again."
 	case errors.Is(err, account.ErrPasskeysOff):
 		status, msg = http.StatusServiceUnavailable, "Passkeys are not available on this server. Sign in with your email and password."
 	case errors.Is(err, account.ErrCeremonyExpired):
