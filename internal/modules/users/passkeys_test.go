@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -210,6 +211,26 @@ func TestPasskeyCeremonies(t *testing.T) {
 			u, _ := url.Parse(e.URL + "/account/passkeys/")
 			replay.HTTP.Jar.SetCookies(u, []*http.Cookie{{Name: ck.Name, Value: ck.Value, Path: "/account/passkeys/"}})
 			refused(t, replay, postJSON(t, e, replay, "/account/passkeys/login/finish", map[string]any{"credential": answer}), "already used")
+		})
+
+		t.Run("one challenge, two answers at once", func(t *testing.T) {
+			c := e.NewClient()
+			answer := key.get(begin(t, e, c, "login"))
+			ck := ceremonyCookie(t, e, c)
+			u, _ := url.Parse(e.URL + "/account/passkeys/")
+			statuses := make(chan int, 2)
+			for range 2 {
+				racer := e.NewClient()
+				racer.HTTP.Jar.SetCookies(u, []*http.Cookie{{Name: ck.Name, Value: ck.Value, Path: "/account/passkeys/"}})
+				go func() {
+					statuses <- postJSON(t, e, racer, "/account/passkeys/login/finish", map[string]any{"credential": answer}).Status
+				}()
+			}
+			got := []int{<-statuses, <-statuses}
+			slices.Sort(got)
+			if got[0] != http.StatusOK || got[1] != http.StatusBadRequest {
+				t.Errorf("statuses: got %v, want one 200 and one 400", got)
+			}
 		})
 
 		t.Run("expired challenge", func(t *testing.T) {
