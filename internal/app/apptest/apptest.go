@@ -118,7 +118,7 @@ func Start(t testing.TB, db string, change func(*config.Config)) *Env {
 	e.Email = &EmailLog{Recorder: email.NewRecorder(), env: e}
 	log := slog.New(slog.NewTextHandler(e.Log, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	srv := httptest.NewUnstartedServer(nil)
-	e.Config.BaseURL = "http://" + srv.Listener.Addr().String()
+	e.Config.BaseURL = baseURL(cfg, srv.Listener.Addr())
 	a, err := app.New(context.Background(), e.Config, log, app.Options{Clock: e.Clock, SMS: e.SMS.Recorder, Email: e.Email.Recorder, Passwords: users.TestPasswordParams(),
 		PasswordHashed: func() { e.PasswordHashes.Add(1) }})
 	if err != nil {
@@ -138,7 +138,7 @@ func Start(t testing.TB, db string, change func(*config.Config)) *Env {
 			t.Errorf("close app: %v", err)
 		}
 	})
-	e.App, e.URL = a, srv.URL
+	e.App, e.URL = a, e.Config.BaseURL
 	return e
 }
 

@@ -48,6 +48,10 @@ var auditWords = map[string]string{
 	"two_factor.recovery_code_used":      "Signed in with a two-factor recovery code",
 	"two_factor.code_sent":               "Two-factor sign-in code texted",
 	"two_factor.browsers_forgotten":      "Two-factor remembered browsers forgotten",
+	// Passkeys.
+	"passkey.added":   "Passkey added",
+	"passkey.renamed": "Passkey renamed",
+	"passkey.removed": "Passkey deleted",
 }
 
 // Who acted, as the audit table says it.

@@ -23,7 +23,7 @@ func TestAuditRowsWordsAndActors(t *testing.T) {
 		{name: "deleted admin", entry: contracts.AuditEntry{ActorID: adminID, Action: "user.unlocked"}, wantWords: "Account unlocked", wantActor: adminID},
 		{name: "system", entry: contracts.AuditEntry{Action: "signin.locked_out", Detail: "5 failed sign-ins"},
 			wantWords: "Sign-in blocked after failed attempts", wantActor: "system", wantDetail: "5 failed sign-ins"},
-		{name: "unknown action as it is", entry: contracts.AuditEntry{ActorID: subject, Action: "passkey.added"}, wantWords: "passkey.added", wantActor: "self"},
+		{name: "unknown action as it is", entry: contracts.AuditEntry{ActorID: subject, Action: "webhook.added"}, wantWords: "webhook.added", wantActor: "self"},
 		{name: "change of number", entry: contracts.AuditEntry{ActorID: subject, Action: "phone.confirmed", Detail: "+12015550123 → +447400123456"},
 			wantWords: "Phone number verified", wantActor: "self", wantDetail: "+1 201-555-0123 → +44 7400 123456"},
 	}

@@ -33,6 +33,8 @@ func TestAdminAuthorizationMatrix(t *testing.T) {
 			// SPEC §10.
 			"GET /admin/users/new", "POST /admin/users/new", "POST /admin/users/{id}/sign-out-everywhere",
 			"POST /admin/users/{id}/grant-admin", "POST /admin/users/{id}/revoke-admin", "POST /admin/users/{id}/delete",
+			// SPEC §9.
+			"POST /admin/users/{id}/passkeys/{pid}/delete",
 		} {
 			if !slices.Contains(patterns, want) {
 				t.Errorf("route %q is not registered (SPEC §3); registered: %v", want, patterns)

@@ -44,5 +44,6 @@ func (h *handler) userActionRoutes() []web.Route {
 		{Pattern: "POST /admin/users/{id}/grant-admin", Pages: pages, Handler: h.setAdmin(true)},
 		{Pattern: "POST /admin/users/{id}/revoke-admin", Pages: pages, Handler: h.setAdmin(false)},
 		{Pattern: "POST /admin/users/{id}/delete", Pages: pages, Handler: http.HandlerFunc(h.deleteUser)},
+		{Pattern: "POST /admin/users/{id}/passkeys/{pid}/delete", Pages: pages, Handler: http.HandlerFunc(h.deletePasskey)},
 	}
 }

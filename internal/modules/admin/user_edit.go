@@ -40,7 +40,9 @@ type editView struct {
 
 	Sessions []contracts.Session // the Sessions tab
 
-	TwoFactor contracts.TwoFactor // the Security tab
+	TwoFactor      contracts.TwoFactor // the Security tab
+	Passkeys       []contracts.Passkey // the Security tab
+	ConfirmPasskey *contracts.Passkey  // the passkey whose deletion awaits confirmation
 }
 
 // userEdit shows one user: the Details tab (name, email, phone, roles,
@@ -108,6 +110,10 @@ func (h *handler) renderEdit(w http.ResponseWriter, r *http.Request, status int,
 			v.PrevAuditURL = auditURL(u.ID, page-1)
 		}
 		v.Audit, v.AuditPage = auditRows(u.ID, entries), page
+		if err := h.loadPasskeys(r, &v, confirm); err != nil {
+			h.kit.ServerError(w, r, err)
+			return
+		}
 	}
 	h.kit.Render(w, r, status, pageEdit, web.View{Title: u.Email, Error: msg, Data: v})
 }

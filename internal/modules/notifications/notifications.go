@@ -253,6 +253,8 @@ func (m *Module) handle(ctx context.Context, tx *sql.Tx, ev any) error {
 		return m.toConfirmed(ctx, tx, e.UserID, mailRecoveryCodesReplaced, data{Link: m.d.BaseURL + "/account/forgot-password"})
 	case contracts.RecoveryCodeUsed:
 		return m.toConfirmed(ctx, tx, e.UserID, mailRecoveryCodeUsed, data{New: strconv.Itoa(e.Left), Link: m.d.BaseURL + "/account/forgot-password"})
+	case contracts.PasskeyAdded, contracts.PasskeyRemoved:
+		return m.passkeyNotice(ctx, tx, ev)
 	case contracts.EmailReverificationForced:
 		// The address was confirmed until a moment ago: it is the right
 		// place to say what happened and where to go next.

@@ -78,8 +78,10 @@ func New(d Deps) (*Module, error) {
 	st := &store.Store{DB: d.DB, Clock: d.Clock}
 	sessions := &session.Store{Clock: d.Clock, Secure: d.Config.Production()}
 	c := d.Config
+	rp := relyingParty(c, d.Log)
 	svc := account.New(account.Deps{
-		Store: st, Sessions: sessions, Outbox: d.Outbox, Bus: d.Bus,
+		RelyingParty: rp,
+		Store:        st, Sessions: sessions, Outbox: d.Outbox, Bus: d.Bus,
 		Limits: &ratelimit.Limiter{DB: d.DB, Clock: d.Clock}, Clock: d.Clock, Log: d.Log, Phones: phones,
 		Passwords: d.Passwords, CodeKey: secrets.Derive(d.Secret, "phone verification codes"), BaseURL: c.BaseURL, Metrics: d.Metrics,
 		TwoFactorKey:   secrets.Derive(d.Secret, "two-factor sign-in"),
@@ -107,7 +109,7 @@ func (m *Module) Registry() web.Registry {
 	h := m.h
 	tfs, _ := fs.Sub(templateFiles, "templates")
 	signedIn := h.RequireUser
-	return web.Registry{
+	reg := web.Registry{
 		Module: "users",
 		FS:     tfs,
 		Pages: []web.Page{
@@ -186,6 +188,8 @@ func (m *Module) Registry() web.Registry {
 			{Pattern: "POST /account/manage/two-factor/forget-browser", Pages: []string{"users/account/manage/two-factor"}, Handler: signedIn(h.ForgetBrowsers)},
 		},
 	}
+	addPasskeys(&reg, h)
+	return reg
 }
 
 // ErrDuplicateEmail is returned by CreateUser when the email is taken.

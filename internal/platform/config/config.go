@@ -83,6 +83,10 @@ type Config struct {
 	SMTPFromName string
 
 	TrustedProxies []netip.Prefix
+
+	// PasskeyOrigins are origins besides BaseURL's whose passkey ceremonies
+	// are accepted (e.g. a second host name under the same RP ID).
+	PasskeyOrigins []string
 }
 
 // minHSTSPreloadMaxAge is the shortest Strict-Transport-Security max-age
@@ -337,6 +341,7 @@ func settings() []setting {
 			}
 			return nil
 		}},
+		{env: "SIMPLEMODULE_PASSKEY_ORIGINS", usage: "extra origins (comma separated) passkey sign-ins may come from, besides the base URL's", apply: passkeyOrigins},
 	}
 }
 

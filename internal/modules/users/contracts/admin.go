@@ -102,6 +102,11 @@ type Admin interface {
 	// recovery codes, remembered browsers) and ends their sessions.
 	// ErrTwoFactorOff when it is off already.
 	DisableTwoFactor(ctx context.Context, actorID, userID, clientIP string) error
+	// Passkeys lists the user's passkeys, oldest first.
+	Passkeys(ctx context.Context, userID string) ([]Passkey, error)
+	// DeletePasskey deletes one of the user's passkeys (ErrPasskeyNotFound
+	// when they have none with that id); the user is told by email.
+	DeletePasskey(ctx context.Context, actorID, userID, passkeyID, clientIP string) error
 }
 
 // TwoFactor is a user's two-factor sign-in, as the admin pages show it.

@@ -15,6 +15,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/go-webauthn/webauthn/webauthn"
+
 	"github.com/simplemodule-go/simplemodule/internal/messaging/outbox"
 	"github.com/simplemodule-go/simplemodule/internal/modules/users/internal/password"
 	"github.com/simplemodule-go/simplemodule/internal/modules/users/internal/store"
@@ -86,6 +88,10 @@ type Deps struct {
 	BaseURL      string        // for links in emails and the SMS autofill line
 	Metrics      metrics.Users // counts sign-ins, codes sent and confirmations; nil counts nothing
 	Policy       Policy
+
+	// RelyingParty runs passkey ceremonies; nil when passkeys are off (the
+	// base URL's host is an IP address).
+	RelyingParty *webauthn.WebAuthn
 
 	// PasswordHashed, when set, is called for every argon2id computation (a
 	// hash or a verification): tests count what a request costs with it.

@@ -51,6 +51,7 @@ type PersonalData struct {
 		LockedByAdmin  bool      `json:"locked_by_admin"`
 	} `json:"sign_in"`
 	Sessions      []PersonalSession `json:"sessions"`
+	Passkeys      []PersonalPasskey `json:"passkeys"`
 	EmailLinks    []PersonalLink    `json:"email_links"`
 	PhoneCodes    []PersonalCode    `json:"phone_codes"`
 	PhoneFailures []time.Time       `json:"phone_code_failures"`
@@ -134,6 +135,9 @@ func (s *Service) PersonalData(ctx context.Context, userID string) (PersonalData
 	p.Sessions = []PersonalSession{}
 	for _, r := range recs.Sessions {
 		p.Sessions = append(p.Sessions, PersonalSession{Browser: session.Browser(r.UserAgent), UserAgent: r.UserAgent, ClientIP: r.ClientIP, CreatedAt: r.CreatedAt, LastSeenAt: r.LastSeenAt, ExpiresAt: r.ExpiresAt, RememberMe: r.Persistent})
+	}
+	if p.Passkeys, err = s.personalPasskeys(ctx, userID); err != nil {
+		return p, err
 	}
 	p.EmailLinks = []PersonalLink{}
 	for _, r := range recs.Tokens {

@@ -194,12 +194,7 @@ func (s *Service) SignIn(ctx context.Context, addr, pw string, remember bool, ol
 		}
 		return SignInResult{Outcome: NeedsSecondFactor, Pending: pending}, nil
 	}
-	if oldToken != "" {
-		if err := s.Sessions.Delete(ctx, s.Store.DB, secrets.Hash(oldToken)); err != nil {
-			return SignInResult{}, err
-		}
-	}
-	ns, err := s.startSession(book, acct, remember, c)
+	ns, err := s.signedIn(ctx, book, acct, remember, oldToken, c)
 	if err != nil {
 		return SignInResult{}, err
 	}
@@ -226,6 +221,19 @@ func (s *Service) countSignIn(res SignInResult, err error) {
 	case errors.As(err, &t):
 		s.Metrics.SignIn(metrics.SignInLocked)
 	}
+}
+
+// signedIn starts the session of a finished sign-in (password, second
+// step or passkey), ending the browser's old session (oldToken, if any) so a
+// session id never survives a sign-in; book carries the bookkeeping past a
+// client that hangs up.
+func (s *Service) signedIn(ctx, book context.Context, acct store.Account, remember bool, oldToken string, c Client) (NewSession, error) {
+	if oldToken != "" {
+		if err := s.Sessions.Delete(ctx, s.Store.DB, secrets.Hash(oldToken)); err != nil {
+			return NewSession{}, err
+		}
+	}
+	return s.startSession(book, acct, remember, c)
 }
 
 // startSession clears the failure count, stamps the sign-in time and

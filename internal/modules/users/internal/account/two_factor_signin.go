@@ -12,7 +12,6 @@ import (
 	"github.com/simplemodule-go/simplemodule/internal/modules/users/internal/store"
 	"github.com/simplemodule-go/simplemodule/internal/modules/users/internal/twofactor"
 	"github.com/simplemodule-go/simplemodule/internal/platform/otp"
-	"github.com/simplemodule-go/simplemodule/internal/platform/secrets"
 )
 
 // Lifetimes of the two-factor sign-in state.
@@ -198,12 +197,7 @@ func (s *Service) completeSignIn(ctx context.Context, token, oldToken string, re
 	if err != nil {
 		return SecondStepResult{}, err
 	}
-	if oldToken != "" {
-		if err := s.Sessions.Delete(ctx, s.Store.DB, secrets.Hash(oldToken)); err != nil {
-			return SecondStepResult{}, err
-		}
-	}
-	if res.Session, err = s.startSession(book, st.Account, st.Remember, c); err != nil {
+	if res.Session, err = s.signedIn(ctx, book, st.Account, st.Remember, oldToken, c); err != nil {
 		return SecondStepResult{}, err
 	}
 	if rememberBrowser {
