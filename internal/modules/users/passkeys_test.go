@@ -379,7 +379,26 @@ func TestPasskeysOffOnIPAddress(t *testing.T) {
 		if res.Status != http.StatusServiceUnavailable {
 			t.Errorf("login begin: got %d, want 503", res.Status)
 		}
+		// The sign-in page offers no passkey button it could not honour.
+		login := e.NewClient().Get("/account/login")
+		for _, absent := range []string{`data-testid="passkey-sign-in"`, "passkeys.js", "webauthn"} {
+			if strings.Contains(login.Body, absent) {
+				t.Errorf("sign-in page with passkeys off holds %q", absent)
+			}
+		}
 	})
+}
+
+// With passkeys on, the sign-in page offers them: the button, the script
+// and conditional UI on the email field.
+func TestPasskeySignInOffered(t *testing.T) {
+	e := apptest.Start(t, "sqlite", apptest.Localhost)
+	login := e.NewClient().Get("/account/login")
+	for _, present := range []string{`data-testid="passkey-sign-in"`, `src="/static/passkeys.js"`, `autocomplete="username webauthn"`} {
+		if !strings.Contains(login.Body, present) {
+			t.Errorf("sign-in page with passkeys on lacks %q", present)
+		}
+	}
 }
 
 // Every ceremony begun stores a row, so one network may begin only so many.

@@ -18,11 +18,12 @@ type loginForm struct {
 	Email      string
 	RememberMe bool
 	ReturnURL  string
+	Passkeys   bool // passkeys are on: offer the passkey sign-in
 }
 
 // LoginPage shows the sign-in form.
 func (h *Handler) LoginPage(w http.ResponseWriter, r *http.Request) {
-	form := loginForm{ReturnURL: web.SafeReturnURL(r.URL.Query().Get("return_url"), "")}
+	form := loginForm{ReturnURL: web.SafeReturnURL(r.URL.Query().Get("return_url"), ""), Passkeys: h.Accounts.PasskeysOn()}
 	h.Kit.Render(w, r, http.StatusOK, pageLogin, web.View{Title: "Sign in", Data: form})
 }
 
@@ -32,7 +33,7 @@ func (h *Handler) Login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	form := loginForm{Email: strings.TrimSpace(r.PostFormValue("email")), RememberMe: r.PostFormValue("remember_me") != "",
-		ReturnURL: web.SafeReturnURL(r.PostFormValue("return_url"), "")}
+		ReturnURL: web.SafeReturnURL(r.PostFormValue("return_url"), ""), Passkeys: h.Accounts.PasskeysOn()}
 	res, err := h.Accounts.SignIn(r.Context(), form.Email, r.PostFormValue("password"), form.RememberMe, session.Token(r), rememberedBrowser(r), h.client(r))
 	if err != nil {
 		h.fail(w, r, err, pageLogin, web.View{Title: "Sign in", Data: form})
