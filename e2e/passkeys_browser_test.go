@@ -40,6 +40,7 @@ func TestPasskeysInBrowser(t *testing.T) {
 	b.do("name the passkey and add it",
 		chromedp.WaitVisible(testID("add-passkey")+":not([disabled])"),
 		chromedp.SendKeys(testID("passkey-name"), "Test laptop"),
+		chromedp.SendKeys(testID("passkey-password"), password),
 		chromedp.Click(testID("add-passkey")),
 	)
 	b.waitFor("the passkeys page after registration", `location.pathname === "/account/manage/passkeys" && document.querySelector('[data-testid="passkey"]') !== null`)

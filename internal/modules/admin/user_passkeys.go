@@ -41,5 +41,5 @@ func (h *handler) deletePasskey(w http.ResponseWriter, r *http.Request) {
 		h.actionFailed(w, r, err, tabSecurity)
 		return
 	}
-	h.kit.Redirect(w, r, securityURL(id), "Passkey deleted. It no longer signs the user in; they have been told by email.")
+	h.kit.Redirect(w, r, securityURL(id), "Passkey deleted. It no longer signs the user in, they were signed out everywhere, and they have been told by email.")
 }

@@ -13,5 +13,5 @@ func (s adminService) Passkeys(ctx context.Context, userID string) ([]contracts.
 }
 
 func (s adminService) DeletePasskey(ctx context.Context, actorID, userID, passkeyID, clientIP string) error {
-	return adminErr("delete passkey", s.m.accounts.DeletePasskey(ctx, actorID, userID, passkeyID, account.Client{IP: clientIP}))
+	return adminErr("delete passkey", s.m.accounts.DeletePasskey(ctx, actorID, userID, passkeyID, "", account.Client{IP: clientIP}))
 }

@@ -57,7 +57,11 @@ func jsonField(t *testing.T, res *apptest.Response, field string) string {
 // begin starts a ceremony ("register" or "login") and returns its options.
 func begin(t *testing.T, e *apptest.Env, c *apptest.Client, kind string) string {
 	t.Helper()
-	res := postJSON(t, e, c, "/account/passkeys/"+kind+"/begin", map[string]any{})
+	body := map[string]any{}
+	if kind == "register" {
+		body["password"] = password // adding a passkey asks for the password
+	}
+	res := postJSON(t, e, c, "/account/passkeys/"+kind+"/begin", body)
 	if res.Status != http.StatusOK {
 		t.Fatalf("%s begin: got %d, want 200; %s", kind, res.Status, apptest.Excerpt(res.Body))
 	}

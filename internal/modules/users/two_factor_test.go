@@ -1191,7 +1191,10 @@ func TestTwoFactorSMS(t *testing.T) {
 
 		t.Run("authenticator added while on", func(t *testing.T) {
 			key, _ := tfSetupPage(t, owner)
+			// While two-factor is on, adding the authenticator also asks for the password.
 			res := owner.Post(tfAuthPage, apptest.Form("code", tfFreshCode(t, e, key)))
+			tfWantRefused(t, "authenticator while on, without the password", res)
+			res = owner.Post(tfAuthPage, apptest.Form("code", tfFreshCode(t, e, key), "password", password))
 			tfWantRedirect(t, "confirm the authenticator while on", res, tfPage)
 			tfWantFlash(t, owner, "confirm the authenticator while on", res)
 			s := tfWantStatusText(t, owner, "On")

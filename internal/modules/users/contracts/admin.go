@@ -105,7 +105,8 @@ type Admin interface {
 	// Passkeys lists the user's passkeys, oldest first.
 	Passkeys(ctx context.Context, userID string) ([]Passkey, error)
 	// DeletePasskey deletes one of the user's passkeys (ErrPasskeyNotFound
-	// when they have none with that id); the user is told by email.
+	// when they have none with that id) and ends the user's sessions; the
+	// user is told by email.
 	DeletePasskey(ctx context.Context, actorID, userID, passkeyID, clientIP string) error
 }
 

@@ -131,7 +131,9 @@
       showError(box, "");
       button.disabled = true;
       var name = form.querySelector("input[name=name]");
-      post("/account/passkeys/register/begin").then(function (opts) {
+      var password = form.querySelector("input[name=password]");
+      post("/account/passkeys/register/begin", { password: password ? password.value : "" }).then(function (opts) {
+        if (password) password.value = "";
         return navigator.credentials.create({ publicKey: creationOptions(opts) });
       }).then(function (cred) {
         return post("/account/passkeys/register/finish", { credential: credentialJSON(cred), name: name ? name.value : "" });

@@ -173,10 +173,11 @@ const (
 	ReasonNumberCap                           // too many codes to this number
 	ReasonNetworkCap                          // too many codes from this network
 	ReasonPasswordResets                      // too many password resets from one network
+	ReasonPasskeyRequests                     // too many passkey ceremonies begun from one network
 )
 
 var reasonNames = [...]string{"", "network sign-ins", "account locked", "account locked now", "password locked", "password locked now",
-	"registrations", "email cooldown", "phone cooldown", "phone locked", "number cap", "network cap", "password resets"}
+	"registrations", "email cooldown", "phone cooldown", "phone locked", "number cap", "network cap", "password resets", "passkey requests"}
 
 // String names the reason for logs.
 func (r Reason) String() string {

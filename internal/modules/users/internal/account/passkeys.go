@@ -37,10 +37,6 @@ const (
 	purposePasskeySignIn   = "sign-in"
 )
 
-// ReasonPasskeyRequests: too many passkey ceremonies begun from one
-// network. Numbered apart from the Reason list in account.go.
-const ReasonPasskeyRequests Reason = 64
-
 // Audit actions of passkeys.
 const (
 	ActionPasskeyAdded   = "passkey.added"
@@ -186,13 +182,19 @@ func (s *Service) takeCeremony(ctx context.Context, token, purpose string) (stor
 
 // BeginPasskeyRegistration starts adding a passkey to userID's account: a
 // discoverable credential with user verification, none of the user's
-// existing passkeys again.
-func (s *Service) BeginPasskeyRegistration(ctx context.Context, userID string, c Client) (Ceremony, error) {
+// existing passkeys again. A passkey signs in without the password or a
+// second factor, so adding one asks for the password first: a borrowed or
+// stolen session alone cannot plant a way back in (wrong passwords count
+// towards the lockout). Errors: ErrWrongPassword, a ThrottledError, …
+func (s *Service) BeginPasskeyRegistration(ctx context.Context, userID, password string, c Client) (Ceremony, error) {
 	if err := s.mayBeginCeremony(ctx, c); err != nil {
 		return Ceremony{}, err
 	}
 	acct, err := s.Store.AccountByID(ctx, userID)
 	if err != nil {
+		return Ceremony{}, err
+	}
+	if err := s.reauthenticate(ctx, acct, password, c); err != nil {
 		return Ceremony{}, err
 	}
 	handle, err := s.Store.EnsurePasskeyHandle(ctx, userID, randomBytes(passkeyHandleBytes))
@@ -405,11 +407,14 @@ func (s *Service) RenamePasskey(ctx context.Context, userID, id, name string, c 
 
 // DeletePasskey deletes one of userID's passkeys on behalf of actorID (the
 // user, or an administrator), with its audit row and the PasskeyRemoved
-// event in one transaction. The user never deletes their last passkey
+// event in one transaction. The security stamp rotates, so sessions the
+// passkey may have started end — all of them but keepSession (the user's
+// current one; "" when an administrator acts) — and a sign-in with the
+// passkey racing the deletion starts no lasting session. The user never deletes their last passkey
 // while the account has no usable password: they could not sign in again
 // (ErrLastSignInMethod). An administrator may: they act on a lost device,
 // and the user can still reset a password by email.
-func (s *Service) DeletePasskey(ctx context.Context, actorID, userID, id string, c Client) error {
+func (s *Service) DeletePasskey(ctx context.Context, actorID, userID, id, keepSession string, c Client) error {
 	return s.change(ctx, func(tx *sql.Tx, emit func(any) error) error {
 		keys, err := s.Store.Passkeys(ctx, tx, userID)
 		if err != nil {
@@ -434,6 +439,9 @@ func (s *Service) DeletePasskey(ctx context.Context, actorID, userID, id string,
 			}
 		}
 		if err := s.Store.DeletePasskey(ctx, tx, userID, id); err != nil {
+			return err
+		}
+		if err := s.rotateStamp(ctx, tx, userID, keepSession); err != nil {
 			return err
 		}
 		if err := s.Store.WriteAudit(ctx, tx, audit{ActorID: actorID, SubjectID: userID, Action: ActionPasskeyRemoved, Detail: gone.Name, ClientIP: c.IP}); err != nil {

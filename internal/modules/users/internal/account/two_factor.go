@@ -22,6 +22,7 @@ var (
 	ErrNoPendingKey      = errors.New("no authenticator key is being set up")
 	ErrPhoneNotConfirmed = errors.New("no confirmed phone number")
 	ErrWrongSetupCode    = errors.New("wrong authenticator code")
+	ErrTwoFactorChanged  = errors.New("two-factor sign-in changed meanwhile")
 )
 
 // twoFactorKeys are the keys two-factor sign-in uses, each derived from
@@ -122,17 +123,32 @@ func (s *Service) AuthenticatorSetup(ctx context.Context, u contracts.User) (Aut
 // right, makes it the user's authenticator: two-factor turns on (when it
 // was off, with new recovery codes, returned to be shown once), the stamp
 // rotates (keepSession stays signed in), an audit row and the
-// TwoFactorEnabled event. Errors: ErrWrongSetupCode, ErrNoPendingKey.
-func (s *Service) EnableAuthenticator(ctx context.Context, userID, code, keepSession string, c Client) ([]string, error) {
+// TwoFactorEnabled event. While two-factor is on already, adding or
+// replacing the authenticator also asks for the password, so a borrowed
+// session alone cannot swap the owner's second factor for its own.
+// Errors: ErrWrongSetupCode, ErrNoPendingKey, ErrWrongPassword, a ThrottledError.
+func (s *Service) EnableAuthenticator(ctx context.Context, userID, code, password, keepSession string, c Client) ([]string, error) {
+	acct, err := s.Store.AccountByID(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	if acct.TwoFactorEnabled {
+		if err := s.reauthenticate(ctx, acct, password, c); err != nil {
+			return nil, err
+		}
+	}
 	var codes []string
 	var refused error
-	err := s.change(ctx, func(tx *sql.Tx, emit func(any) error) error {
+	err = s.change(ctx, func(tx *sql.Tx, emit func(any) error) error {
 		if err := s.Store.LockPhone(ctx, tx, userID); err != nil {
 			return err
 		}
 		tf, err := s.Store.TwoFactor(ctx, tx, userID)
 		if err != nil {
 			return err
+		}
+		if tf.Enabled && !acct.TwoFactorEnabled {
+			return ErrTwoFactorChanged // turned on meanwhile, without the password asked for
 		}
 		key, err := s.tf.sealer.Open(userID, tf.PendingSecret)
 		if tf.PendingSecret == "" || err != nil {
@@ -241,6 +257,9 @@ func (s *Service) RegenerateRecoveryCodes(ctx context.Context, userID, password,
 	}
 	var codes []string
 	err = s.change(ctx, func(tx *sql.Tx, emit func(any) error) error {
+		if err := s.lockTwoFactorOn(ctx, tx, userID); err != nil {
+			return err
+		}
 		var err error
 		if codes, err = s.replaceRecoveryCodes(ctx, tx, userID); err != nil {
 			return err
@@ -288,6 +307,9 @@ func (s *Service) AdminDisableTwoFactor(ctx context.Context, actorID, userID str
 
 func (s *Service) disableTwoFactor(ctx context.Context, actorID, userID, keepSession string, c Client) error {
 	return s.change(ctx, func(tx *sql.Tx, emit func(any) error) error {
+		if err := s.lockTwoFactorOn(ctx, tx, userID); err != nil {
+			return err
+		}
 		if err := s.Store.DisableTwoFactor(ctx, tx, userID, secrets.Token(16)); err != nil {
 			return err
 		}
@@ -302,6 +324,23 @@ func (s *Service) disableTwoFactor(ctx context.Context, actorID, userID, keepSes
 		}
 		return emit(contracts.TwoFactorDisabled{UserID: userID, ActorID: actorID})
 	})
+}
+
+// lockTwoFactorOn takes the user's row lock for a change of two-factor
+// state (so parallel changes run one after the other on PostgreSQL, and
+// each sees the last one's result) and checks two-factor is still on.
+func (s *Service) lockTwoFactorOn(ctx context.Context, tx *sql.Tx, userID string) error {
+	if err := s.Store.LockPhone(ctx, tx, userID); err != nil {
+		return err
+	}
+	tf, err := s.Store.TwoFactor(ctx, tx, userID)
+	if err != nil {
+		return err
+	}
+	if !tf.Enabled {
+		return ErrTwoFactorOff
+	}
+	return nil
 }
 
 // ForgetBrowsers forgets every browser the user asked to remember.

@@ -81,7 +81,8 @@ type SecondStep struct {
 
 // SecondStep opens the half-signed-in token: ErrSecondStepExpired when it
 // is not valid (any more): expired, forged, the stamp rotated since, or
-// two-factor turned off; ErrLockedByAdmin when an admin locked the account.
+// two-factor turned off, or the email must be confirmed again;
+// ErrLockedByAdmin when an admin locked the account.
 func (s *Service) SecondStep(ctx context.Context, token string) (SecondStep, error) {
 	f, ok := twofactor.Fields(token, 3)
 	if !ok || s.expired(f[1]) {
@@ -94,7 +95,10 @@ func (s *Service) SecondStep(ctx context.Context, token string) (SecondStep, err
 	if err != nil {
 		return SecondStep{}, err
 	}
-	if !s.tf.pending.Valid(token, acct.SecurityStamp) || !acct.TwoFactorEnabled {
+	// An email that must be confirmed and no longer is (an administrator
+	// forced re-verification meanwhile) ends it too: the password step
+	// then says why.
+	if !s.tf.pending.Valid(token, acct.SecurityStamp) || !acct.TwoFactorEnabled || (s.Policy.RequireConfirmedEmail && !acct.EmailConfirmed) {
 		return SecondStep{}, ErrSecondStepExpired
 	}
 	if acct.LockedByAdmin {

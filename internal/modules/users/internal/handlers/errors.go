@@ -58,6 +58,8 @@ func message(err error) string {
 		return "Confirm a phone number on the Phone page first; codes can only go to a confirmed number."
 	case errors.Is(err, account.ErrTwoFactorOff):
 		return "Two-factor sign-in is off."
+	case errors.Is(err, account.ErrTwoFactorChanged):
+		return "Two-factor sign-in was turned on in another window meanwhile. Enter your password with the code to add this authenticator."
 	}
 	return codeMessage(err)
 }
@@ -90,6 +92,8 @@ func throttleMessage(reason account.Reason) string {
 		return "Too many codes were requested from your network in the last hour."
 	case account.ReasonPasswordResets:
 		return "Too many password resets from your network."
+	case account.ReasonPasskeyRequests:
+		return "Too many passkey requests from your network."
 	}
 	return "Too many attempts."
 }

@@ -81,7 +81,7 @@ func (h *Handler) RenamePasskey(w http.ResponseWriter, r *http.Request) {
 // DeletePasskey deletes one of the user's passkeys, once confirmed.
 func (h *Handler) DeletePasskey(w http.ResponseWriter, r *http.Request) {
 	u := currentUser(r)
-	err := h.Accounts.DeletePasskey(r.Context(), u.ID, u.ID, r.PathValue("id"), h.client(r))
+	err := h.Accounts.DeletePasskey(r.Context(), u.ID, u.ID, r.PathValue("id"), currentSessionHash(r), h.client(r))
 	switch {
 	case errors.Is(err, account.ErrPasskeyNotFound):
 		h.renderPasskeys(w, r, http.StatusNotFound, "That passkey has been deleted already.", passkeysView{}, "")
@@ -93,7 +93,7 @@ func (h *Handler) DeletePasskey(w http.ResponseWriter, r *http.Request) {
 		h.Kit.ServerError(w, r, err)
 		return
 	}
-	h.Kit.Redirect(w, r, passkeysURL, "The passkey has been deleted. It no longer signs you in; you may also remove it from your device.")
+	h.Kit.Redirect(w, r, passkeysURL, "The passkey has been deleted. It no longer signs you in, and your other devices were signed out; you may also remove it from your device.")
 }
 
 // BeginPasskeyRegistration starts adding a passkey: JSON options for
@@ -104,7 +104,18 @@ func (h *Handler) BeginPasskeyRegistration(w http.ResponseWriter, r *http.Reques
 		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "Your session has ended. Sign in again, then add the passkey."})
 		return
 	}
-	c, err := h.Accounts.BeginPasskeyRegistration(r.Context(), u.ID, h.client(r))
+	var in struct {
+		Password string `json:"password"`
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxCeremonyLen))
+	if err == nil {
+		err = json.Unmarshal(body, &in)
+	}
+	if err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "The request could not be read. Try again."})
+		return
+	}
+	c, err := h.Accounts.BeginPasskeyRegistration(r.Context(), u.ID, in.Password, h.client(r))
 	h.beginCeremony(w, r, c, err)
 }
 
@@ -204,7 +215,7 @@ func (h *Handler) ceremonyFailed(w http.ResponseWriter, r *http.Request, err err
 	case errors.As(err, &t):
 		secs := max(int((t.RetryAfter+time.Second-1)/time.Second), 1)
 		w.Header().Set("Retry-After", strconv.Itoa(secs))
-		status, msg = http.StatusTooManyRequests, "Too many passkey requests from your network. Please wait "+web.HumanDuration(time.Duration(secs)*time.Second)+" and try again."
+		status, msg = http.StatusTooManyRequests, throttleMessage(t.Reason)+" Please wait "+web.HumanDuration(time.Duration(secs)*time.Second)+" and try again."
 	case errors.Is(err, account.ErrPasskeysOff):
 		status, msg = http.StatusServiceUnavailable, "Passkeys are not available on this server. Sign in with your email and password."
 	case errors.Is(err, account.ErrCeremonyExpired):
@@ -217,6 +228,8 @@ func (h *Handler) ceremonyFailed(w http.ResponseWriter, r *http.Request, err err
 		status, msg = http.StatusConflict, "This passkey is registered already."
 	case errors.Is(err, account.ErrTooManyPasskeys):
 		status, msg = http.StatusUnprocessableEntity, "Your account has as many passkeys as it can hold. Delete one you no longer use first."
+	case errors.Is(err, account.ErrWrongPassword):
+		status, msg = http.StatusUnprocessableEntity, "Your password is not correct. Enter the password you sign in with to add a passkey."
 	case errors.Is(err, account.ErrLockedByAdmin), errors.Is(err, account.ErrLockedOut):
 		status, msg = http.StatusForbidden, message(err)
 	case errors.As(err, &in):

@@ -84,7 +84,7 @@ func (h *Handler) EnableAuthenticator(w http.ResponseWriter, r *http.Request) {
 	if !h.parseForm(w, r) {
 		return
 	}
-	codes, err := h.Accounts.EnableAuthenticator(r.Context(), currentUser(r).ID, r.PostFormValue("code"), currentSessionHash(r), h.client(r))
+	codes, err := h.Accounts.EnableAuthenticator(r.Context(), currentUser(r).ID, r.PostFormValue("code"), r.PostFormValue("password"), currentSessionHash(r), h.client(r))
 	if err != nil {
 		if v, ok := h.authenticatorView(w, r); ok {
 			h.fail(w, r, err, pageAuthenticator, v)
