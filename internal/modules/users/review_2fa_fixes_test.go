@@ -136,3 +136,78 @@ func TestReviewPasskeyDeletionEndsOtherSessions(t *testing.T) {
 		apptest.WantSignedIn(t, other, false)
 	})
 }
+
+// Copies of one authenticator (a clone) presenting the same signature
+// counter at the same moment: only one sign-in passes, because the counter
+// is stored only while it moves forward.
+func TestReviewClonedPasskeyCounterRace(t *testing.T) {
+	apptest.ForEachDB(t, func(t *testing.T, db string) {
+		e := startPasskeys(t, db, nil)
+		c := e.NewClient()
+		c.Register("pat@example.com", password)
+		key := newSoftKey(t, "localhost", e.URL)
+		key.counter = 5 // an authenticator that keeps a counter
+		addPasskey(t, e, c, key, "Hardware key")
+
+		const n = 6
+		clients := make([]*apptest.Client, n)
+		answers := make([]any, n)
+		for i := range n {
+			clients[i] = e.NewClient()
+			clone := *key // same key, same counter: every copy presents counter 6
+			answers[i] = clone.get(begin(t, e, clients[i], "login"))
+		}
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		ok := 0
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				res := postJSON(t, e, clients[i], "/account/passkeys/login/finish", map[string]any{"credential": answers[i]})
+				if res.Status == http.StatusOK {
+					mu.Lock()
+					ok++
+					mu.Unlock()
+				}
+			}()
+		}
+		wg.Wait()
+		if ok != 1 {
+			t.Errorf("parallel sign-ins presenting one counter value: %d succeeded, want exactly 1", ok)
+		}
+	})
+}
+
+// Registrations begun in parallel cannot take an account past 20 passkeys:
+// the count is checked again when each one finishes.
+func TestReviewPasskeyLimitUnderParallelRegistrations(t *testing.T) {
+	apptest.ForEachDB(t, func(t *testing.T, db string) {
+		e := startPasskeys(t, db, nil)
+		c := e.NewClient()
+		c.Register("pat@example.com", password)
+		for i := range 19 {
+			addPasskey(t, e, c, newSoftKey(t, "localhost", e.URL), "key "+string(rune('a'+i)))
+		}
+		const n = 3
+		sessions := make([]*apptest.Client, n)
+		answers := make([]any, n)
+		for i := range n {
+			sessions[i] = e.NewClient()
+			sessions[i].Login("pat@example.com", password)
+			answers[i] = newSoftKey(t, "localhost", e.URL).create(begin(t, e, sessions[i], "register"))
+		}
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				postJSON(t, e, sessions[i], "/account/passkeys/register/finish", map[string]any{"credential": answers[i]})
+			}()
+		}
+		wg.Wait()
+		if got := e.Count(`SELECT COUNT(*) FROM passkeys`); got != 20 {
+			t.Errorf("passkeys after 3 parallel registrations on top of 19: %d, want 20", got)
+		}
+	})
+}

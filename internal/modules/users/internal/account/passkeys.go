@@ -260,6 +260,18 @@ func (s *Service) FinishPasskeyRegistration(ctx context.Context, userID, token, 
 		p.Transports = append(p.Transports, string(t))
 	}
 	err = s.change(ctx, func(tx *sql.Tx, emit func(any) error) error {
+		// Counted again under the user's row lock: registrations begun in
+		// parallel all passed the look when they began.
+		if err := s.Store.LockPhone(ctx, tx, userID); err != nil {
+			return err
+		}
+		keys, err := s.Store.Passkeys(ctx, tx, userID)
+		if err != nil {
+			return err
+		}
+		if len(keys) >= maxPasskeysPerUser {
+			return ErrTooManyPasskeys
+		}
 		if err := s.Store.InsertPasskey(ctx, tx, p); err != nil {
 			return err
 		}
@@ -347,8 +359,14 @@ func (s *Service) FinishPasskeySignIn(ctx context.Context, token string, respons
 	}
 	book := context.WithoutCancel(ctx)
 	key.SignCount, key.UserVerified, key.BackupState = cred.Authenticator.SignCount, cred.Flags.UserVerified, cred.Flags.BackupState
-	if err := s.Store.RecordPasskeyUse(book, s.Store.DB, key); err != nil {
+	recorded, err := s.Store.RecordPasskeyUse(book, s.Store.DB, key)
+	if err != nil {
 		return SignInResult{}, err
+	}
+	if !recorded {
+		// Deleted meanwhile, or another sign-in just used this counter value.
+		s.Log.WarnContext(ctx, "passkey sign-in refused: the passkey was deleted or its signature counter was used already", "user_id", key.UserID, "passkey_id", key.ID)
+		return SignInResult{}, ErrPasskeyRejected
 	}
 	acct, err := s.Store.AccountByID(ctx, key.UserID)
 	if err != nil {

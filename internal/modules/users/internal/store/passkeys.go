@@ -144,15 +144,15 @@ func (s *Store) InsertPasskey(ctx context.Context, q Queryer, p Passkey) error {
 	return nil
 }
 
-// RecordPasskeyUse stores, inside q, what a sign-in with the passkey
-// learnt: its signature counter, flags and the time.
-func (s *Store) RecordPasskeyUse(ctx context.Context, q Queryer, p Passkey) error {
-	_, err := q.ExecContext(ctx, `UPDATE passkeys SET sign_count = $2, user_verified = $3, backup_state = $4, last_used_at = $5 WHERE id = $1`,
+// RecordPasskeyUse stores a sign-in's signature counter, flags and time
+// inside q, only while the counter moves forward (or the authenticator
+// keeps none: 0, as synced passkeys do), so two sign-ins presenting the same
+// counter — a cloned authenticator — cannot both pass. false: the passkey
+// is gone, or its counter did not move forward.
+func (s *Store) RecordPasskeyUse(ctx context.Context, q Queryer, p Passkey) (bool, error) {
+	return execOne(ctx, q, "record passkey use", `UPDATE passkeys SET sign_count = $2, user_verified = $3, backup_state = $4, last_used_at = $5
+		WHERE id = $1 AND (sign_count < $2 OR $2 = 0)`,
 		p.ID, int64(p.SignCount), p.UserVerified, p.BackupState, ms(s.Clock.Now()))
-	if err != nil {
-		return fmt.Errorf("record passkey use: %w", err)
-	}
-	return nil
 }
 
 // RenamePasskey renames the user's passkey id inside q; ErrNotFound when
