@@ -6,6 +6,7 @@ package apptest
 
 import (
 	"context"
+	"html"
 	"io"
 	"log/slog"
 	"net/http"
@@ -370,4 +371,39 @@ func (e *Env) Count(query string, args ...any) int {
 		e.T.Fatalf("%s: %v", query, err)
 	}
 	return n
+}
+
+var (
+	elementTags   = regexp.MustCompile(`<[^>]*>`)
+	elementSpaces = regexp.MustCompile(`\s+`)
+)
+
+// ElementText returns the text of the first element carrying data-testid=id,
+// whatever its tag (tags stripped, entities decoded, white space
+// collapsed), and whether one was found.
+func ElementText(body, id string) (string, bool) {
+	i := strings.Index(body, `data-testid="`+id+`"`)
+	if i < 0 {
+		return "", false
+	}
+	open := strings.LastIndex(body[:i], "<")
+	if open < 0 {
+		return "", false
+	}
+	name := body[open+1:]
+	if j := strings.IndexAny(name, " \t\n>"); j >= 0 {
+		name = name[:j]
+	}
+	gt := strings.Index(body[i:], ">")
+	if gt < 0 {
+		return "", false
+	}
+	rest := body[i+gt+1:]
+	if end := strings.Index(rest, "</"+name+">"); end >= 0 {
+		rest = rest[:end]
+	} else {
+		rest = "" // a void element (input, img): no text
+	}
+	text := html.UnescapeString(elementTags.ReplaceAllString(rest, " "))
+	return strings.TrimSpace(elementSpaces.ReplaceAllString(text, " ")), true
 }

@@ -2,10 +2,8 @@ package admin_test
 
 import (
 	"context"
-	"html"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -25,37 +23,7 @@ import (
 
 const tfManagePage = "/account/manage/two-factor"
 
-var tfTags = regexp.MustCompile(`<[^>]*>`)
-var tfSpaces = regexp.MustCompile(`\s+`)
 
-// tfText returns the text of the first element carrying data-testid=id,
-// whatever its tag, and whether one was found.
-func tfText(body, id string) (string, bool) {
-	i := strings.Index(body, `data-testid="`+id+`"`)
-	if i < 0 {
-		return "", false
-	}
-	open := strings.LastIndex(body[:i], "<")
-	if open < 0 {
-		return "", false
-	}
-	name := body[open+1:]
-	if j := strings.IndexAny(name, " \t\n>"); j >= 0 {
-		name = name[:j]
-	}
-	gt := strings.Index(body[i:], ">")
-	if gt < 0 {
-		return "", false
-	}
-	rest := body[i+gt+1:]
-	if end := strings.Index(rest, "</"+name+">"); end >= 0 {
-		rest = rest[:end]
-	} else {
-		rest = ""
-	}
-	text := html.UnescapeString(tfTags.ReplaceAllString(rest, " "))
-	return strings.TrimSpace(tfSpaces.ReplaceAllString(text, " ")), true
-}
 
 // tfEnable turns on the authenticator for the user signed in on c, as they
 // would from the setup page, and returns the key.
@@ -65,7 +33,7 @@ func tfEnable(t *testing.T, e *apptest.Env, c *apptest.Client) string {
 	if res.Status != http.StatusOK {
 		t.Fatalf("GET the authenticator setup page: got %d, want 200: %s", res.Status, apptest.Excerpt(res.Body))
 	}
-	key, ok := tfText(res.Body, "authenticator-key")
+	key, ok := apptest.ElementText(res.Body, "authenticator-key")
 	if !ok {
 		t.Fatalf("setup page: no authenticator-key")
 	}
@@ -95,7 +63,7 @@ func tfUserStatus(t *testing.T, c *apptest.Client) string {
 	if res.Status != http.StatusOK {
 		t.Fatalf("GET %s: got %d (Location %q), want 200", tfManagePage, res.Status, res.Header.Get("Location"))
 	}
-	s, _ := tfText(res.Body, "two-factor-status")
+	s, _ := apptest.ElementText(res.Body, "two-factor-status")
 	return s
 }
 
@@ -116,7 +84,7 @@ func TestAdminTwoFactorSecurityTab(t *testing.T) {
 			if page.Status != http.StatusOK {
 				t.Fatalf("security tab: got %d, want 200", page.Status)
 			}
-			if got, ok := tfText(page.Body, "two-factor-status"); got != "Off" {
+			if got, ok := apptest.ElementText(page.Body, "two-factor-status"); got != "Off" {
 				t.Errorf("two-factor-status: got %q (found %v), want Off", got, ok)
 			}
 			if strings.Contains(page.Body, `action="/admin/users/`+bob.ID+`/disable-two-factor"`) {
@@ -128,7 +96,7 @@ func TestAdminTwoFactorSecurityTab(t *testing.T) {
 
 		t.Run("on, with its methods", func(t *testing.T) {
 			page := ac.Get(editPath(bob.ID, "security"))
-			if got, _ := tfText(page.Body, "two-factor-status"); got != "On" {
+			if got, _ := apptest.ElementText(page.Body, "two-factor-status"); got != "On" {
 				t.Errorf("two-factor-status: got %q, want On", got)
 			}
 			if !strings.Contains(strings.ToLower(page.Body), "authenticator") {
@@ -178,7 +146,7 @@ func TestAdminTwoFactorSecurityTab(t *testing.T) {
 				}
 			}
 			page := postAction(t, ac, bob.ID, "disable-two-factor", "security", http.StatusSeeOther)
-			if got, _ := tfText(page.Body, "two-factor-status"); got != "Off" {
+			if got, _ := apptest.ElementText(page.Body, "two-factor-status"); got != "Off" {
 				t.Errorf("two-factor-status after disabling: got %q, want Off", got)
 			}
 			found := false

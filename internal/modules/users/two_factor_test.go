@@ -72,37 +72,7 @@ func tfWrongCode(t *testing.T, e *apptest.Env, key string) string {
 }
 
 var tfTagsRE = regexp.MustCompile(`<[^>]*>`)
-var tfSpaceRE = regexp.MustCompile(`\s+`)
 
-// tfText returns the text of the first element carrying data-testid=id,
-// whatever its tag (tags stripped, entities decoded, white space
-// collapsed), and whether one was found.
-func tfText(body, id string) (string, bool) {
-	i := strings.Index(body, `data-testid="`+id+`"`)
-	if i < 0 {
-		return "", false
-	}
-	open := strings.LastIndex(body[:i], "<")
-	if open < 0 {
-		return "", false
-	}
-	name := body[open+1:]
-	if j := strings.IndexAny(name, " \t\n>"); j >= 0 {
-		name = name[:j]
-	}
-	gt := strings.Index(body[i:], ">")
-	if gt < 0 {
-		return "", false
-	}
-	rest := body[i+gt+1:]
-	if end := strings.Index(rest, "</"+name+">"); end >= 0 {
-		rest = rest[:end]
-	} else {
-		rest = "" // a void element (input, img): no text
-	}
-	text := html.UnescapeString(tfTagsRE.ReplaceAllString(rest, " "))
-	return strings.TrimSpace(tfSpaceRE.ReplaceAllString(text, " ")), true
-}
 
 // tfTag returns the opening tag of the first element carrying data-testid=id.
 func tfTag(body, id string) string {
@@ -159,7 +129,7 @@ func tfWantRefused(t *testing.T, what string, res *apptest.Response) {
 		t.Errorf("%s: got status %d (Location %q), want 422; body: %s", what, res.Status, res.Header.Get("Location"), apptest.Excerpt(res.Body))
 		return
 	}
-	if msg, ok := tfText(res.Body, "form-error"); !ok || msg == "" {
+	if msg, ok := apptest.ElementText(res.Body, "form-error"); !ok || msg == "" {
 		t.Errorf("%s: got no form-error message, want one", what)
 	}
 }
@@ -187,7 +157,7 @@ func tfWantFlash(t *testing.T, c *apptest.Client, what string, res *apptest.Resp
 	t.Helper()
 	loc := res.Header.Get("Location")
 	page := c.Get(loc)
-	flash, ok := tfText(page.Body, "flash")
+	flash, ok := apptest.ElementText(page.Body, "flash")
 	if !ok || flash == "" {
 		t.Errorf("%s: the page it leads to (%s, status %d) shows no flash message", what, loc, page.Status)
 	}
@@ -206,14 +176,14 @@ func tfStatus(t *testing.T, c *apptest.Client) tfState {
 	tfWantStatus(t, "GET "+tfPage, res, http.StatusOK)
 	var s tfState
 	var ok bool
-	if s.status, ok = tfText(res.Body, "two-factor-status"); !ok {
+	if s.status, ok = apptest.ElementText(res.Body, "two-factor-status"); !ok {
 		t.Errorf("status page: no two-factor-status: %s", apptest.Excerpt(res.Body))
 	}
-	if s.left, ok = tfText(res.Body, "recovery-codes-left"); !ok && s.status == "On" {
+	if s.left, ok = apptest.ElementText(res.Body, "recovery-codes-left"); !ok && s.status == "On" {
 		t.Errorf("status page: no recovery-codes-left while two-factor is on")
 	}
-	s.authenticator, _ = tfText(res.Body, "method-authenticator")
-	s.sms, _ = tfText(res.Body, "method-sms")
+	s.authenticator, _ = apptest.ElementText(res.Body, "method-authenticator")
+	s.sms, _ = apptest.ElementText(res.Body, "method-sms")
 	return s
 }
 
@@ -244,7 +214,7 @@ func tfSetupPage(t *testing.T, c *apptest.Client) (string, *apptest.Response) {
 	t.Helper()
 	res := c.Get(tfAuthPage)
 	tfWantStatus(t, "GET "+tfAuthPage, res, http.StatusOK)
-	key, ok := tfText(res.Body, "authenticator-key")
+	key, ok := apptest.ElementText(res.Body, "authenticator-key")
 	if !ok {
 		t.Fatalf("setup page: no authenticator-key: %s", apptest.Excerpt(res.Body))
 	}
@@ -777,7 +747,7 @@ func TestTwoFactorLockout(t *testing.T) {
 			if ra := retryAfter(locked); ra <= 0 || ra > 900 {
 				t.Errorf("Retry-After: got %q, want whole seconds up to 900", locked.Header.Get("Retry-After"))
 			}
-			if msg, ok := tfText(locked.Body, "form-error"); !ok || msg == "" {
+			if msg, ok := apptest.ElementText(locked.Body, "form-error"); !ok || msg == "" {
 				t.Errorf("locked page: got no form-error, want one saying how long to wait")
 			}
 		})

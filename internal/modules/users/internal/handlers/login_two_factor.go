@@ -90,12 +90,17 @@ func secondStepView(st account.SecondStep, returnURL string, remember bool) web.
 
 // SecondStepPage asks for the second factor.
 func (h *Handler) SecondStepPage(w http.ResponseWriter, r *http.Request) {
+	h.stepPage(w, r, pageLoginTwoFactor)
+}
+
+// stepPage shows page of the second step while the half-signed-in state holds.
+func (h *Handler) stepPage(w http.ResponseWriter, r *http.Request, page string) {
 	returnURL := web.SafeReturnURL(r.URL.Query().Get("return_url"), "")
 	st, ok := h.secondStep(w, r, returnURL)
 	if !ok {
 		return
 	}
-	h.Kit.Render(w, r, http.StatusOK, pageLoginTwoFactor, secondStepView(st, returnURL, false))
+	h.Kit.Render(w, r, http.StatusOK, page, secondStepView(st, returnURL, false))
 }
 
 // SecondStep checks an authenticator or SMS code and signs in.
@@ -160,12 +165,7 @@ func (h *Handler) SendSignInCode(w http.ResponseWriter, r *http.Request) {
 
 // RecoveryCodePage asks for a recovery code.
 func (h *Handler) RecoveryCodePage(w http.ResponseWriter, r *http.Request) {
-	returnURL := web.SafeReturnURL(r.URL.Query().Get("return_url"), "")
-	st, ok := h.secondStep(w, r, returnURL)
-	if !ok {
-		return
-	}
-	h.Kit.Render(w, r, http.StatusOK, pageLoginRecovery, secondStepView(st, returnURL, false))
+	h.stepPage(w, r, pageLoginRecovery)
 }
 
 // RecoveryCode signs in with a recovery code, using it up.
