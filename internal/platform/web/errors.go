@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bytes"
 	"io/fs"
 	"net/http"
 	"net/url"
@@ -77,10 +78,11 @@ func (k *Kit) errorPage(w http.ResponseWriter, r *http.Request, e errorPage) {
 	if k.Clock != nil {
 		v.Now = k.Clock.Now()
 	}
-	var body []byte
+	var body *bytes.Buffer
 	var err error
 	if k.Renderer != nil {
 		body, err = k.Renderer.render(pageError, v)
+		defer release(body)
 	}
 	h := w.Header()
 	h.Set("Cache-Control", "no-store")
@@ -98,7 +100,7 @@ func (k *Kit) errorPage(w http.ResponseWriter, r *http.Request, e errorPage) {
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(e.Status)
 	if r.Method != http.MethodHead {
-		w.Write(body)
+		w.Write(body.Bytes())
 	}
 }
 

@@ -49,10 +49,11 @@ func (k *Kit) Render(w http.ResponseWriter, r *http.Request, status int, page st
 		k.ServerError(w, r, err)
 		return
 	}
+	defer release(body)
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
-	w.Write(body)
+	w.Write(body.Bytes())
 }
 
 // Throttled renders page with 429, Retry-After in whole seconds and a

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/simplemodule-go/simplemodule/internal/platform/phone"
@@ -116,17 +117,32 @@ func NewRenderer(regs ...Registry) (*Renderer, error) {
 	return r, nil
 }
 
-// render executes page into a buffer so a template error never sends half a page.
-func (r *Renderer) render(page string, v View) ([]byte, error) {
+// buffers hold rendered pages between the template and the response:
+// reused, a page costs no buffer growth from zero at every request.
+var buffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// render executes page into a buffer so a template error never sends half
+// a page; the caller writes it, then gives it back with release.
+func (r *Renderer) render(page string, v View) (*bytes.Buffer, error) {
 	t, ok := r.pages[page]
 	if !ok {
 		return nil, fmt.Errorf("render: page %q is not registered", page)
 	}
-	var buf bytes.Buffer
-	if err := t.ExecuteTemplate(&buf, "layout.html", v); err != nil {
+	buf := buffers.Get().(*bytes.Buffer)
+	buf.Reset()
+	if err := t.ExecuteTemplate(buf, "layout.html", v); err != nil {
+		release(buf)
 		return nil, fmt.Errorf("render %s: %w", page, err)
 	}
-	return buf.Bytes(), nil
+	return buf, nil
+}
+
+// release returns a rendered page's buffer to the pool, unless an unusually
+// large page grew it (the pool should not pin its memory).
+func release(buf *bytes.Buffer) {
+	if buf != nil && buf.Cap() <= 64<<10 {
+		buffers.Put(buf)
+	}
 }
 
 // Static serves the embedded CSS and JavaScript under /static/. Directories
