@@ -23,8 +23,6 @@ import (
 
 const tfManagePage = "/account/manage/two-factor"
 
-
-
 // tfEnable turns on the authenticator for the user signed in on c, as they
 // would from the setup page, and returns the key.
 func tfEnable(t *testing.T, e *apptest.Env, c *apptest.Client) string {

@@ -73,7 +73,6 @@ func tfWrongCode(t *testing.T, e *apptest.Env, key string) string {
 
 var tfTagsRE = regexp.MustCompile(`<[^>]*>`)
 
-
 // tfTag returns the opening tag of the first element carrying data-testid=id.
 func tfTag(body, id string) string {
 	return regexp.MustCompile(`<[^>]*data-testid="` + regexp.QuoteMeta(id) + `"[^>]*>`).FindString(body)
