@@ -211,3 +211,30 @@ func TestReviewPasskeyLimitUnderParallelRegistrations(t *testing.T) {
 		}
 	})
 }
+
+// Someone failing the password five times locks the password, not the
+// passkey: the owner still signs in with their passkey, and the lockout
+// (and its count) stays for the password.
+func TestReviewPasswordLockoutDoesNotBlockPasskeys(t *testing.T) {
+	apptest.ForEachDB(t, func(t *testing.T, db string) {
+		e := startPasskeys(t, db, nil)
+		const addr = "pat@example.com"
+		_, key := signedUpWithPasskey(t, e, addr)
+		attacker := e.NewClient()
+		var last *apptest.Response
+		for range 5 {
+			last = attacker.SubmitLogin(addr, "not the password")
+		}
+		if last.Status != http.StatusTooManyRequests {
+			t.Fatalf("5th wrong password: got %d, want 429 (locked)", last.Status)
+		}
+		owner := e.NewClient()
+		if res := passkeySignIn(t, e, owner, key, ""); res.Status != http.StatusOK {
+			t.Fatalf("passkey sign-in during the password lockout: got %d %s, want 200", res.Status, res.Body)
+		}
+		apptest.WantSignedIn(t, owner, true)
+		if res := attacker.SubmitLogin(addr, password); res.Status != http.StatusTooManyRequests {
+			t.Errorf("the right password during the lockout, after a passkey sign-in: got %d, want 429 (still locked)", res.Status)
+		}
+	})
+}

@@ -148,5 +148,5 @@ func (s *Service) AcceptInvitation(ctx context.Context, userID, code, newPW, con
 			return NewSession{}, err
 		}
 	}
-	return s.startSession(context.WithoutCancel(ctx), acct, false, c)
+	return s.startSession(context.WithoutCancel(ctx), acct, false, false, c)
 }

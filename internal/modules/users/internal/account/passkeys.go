@@ -378,7 +378,7 @@ func (s *Service) FinishPasskeySignIn(ctx context.Context, token string, respons
 	if s.Policy.RequireConfirmedEmail && !acct.EmailConfirmed {
 		return SignInResult{Outcome: EmailUnconfirmed}, nil
 	}
-	ns, err := s.signedIn(ctx, book, acct, remember, oldToken, c)
+	ns, err := s.signedIn(ctx, book, acct, remember, true, oldToken, c)
 	if err != nil {
 		return SignInResult{}, err
 	}

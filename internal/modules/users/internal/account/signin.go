@@ -194,7 +194,7 @@ func (s *Service) SignIn(ctx context.Context, addr, pw string, remember bool, ol
 		}
 		return SignInResult{Outcome: NeedsSecondFactor, Pending: pending}, nil
 	}
-	ns, err := s.signedIn(ctx, book, acct, remember, oldToken, c)
+	ns, err := s.signedIn(ctx, book, acct, remember, false, oldToken, c)
 	if err != nil {
 		return SignInResult{}, err
 	}
@@ -227,22 +227,28 @@ func (s *Service) countSignIn(res SignInResult, err error) {
 // step or passkey), ending the browser's old session (oldToken, if any) so a
 // session id never survives a sign-in; book carries the bookkeeping past a
 // client that hangs up.
-func (s *Service) signedIn(ctx, book context.Context, acct store.Account, remember bool, oldToken string, c Client) (NewSession, error) {
+func (s *Service) signedIn(ctx, book context.Context, acct store.Account, remember, passkey bool, oldToken string, c Client) (NewSession, error) {
 	if oldToken != "" {
 		if err := s.Sessions.Delete(ctx, s.Store.DB, secrets.Hash(oldToken)); err != nil {
 			return NewSession{}, err
 		}
 	}
-	return s.startSession(book, acct, remember, c)
+	return s.startSession(book, acct, remember, passkey, c)
 }
 
 // startSession clears the failure count, stamps the sign-in time and
 // creates the session, with the browser and IP of c, in one transaction;
 // ErrLockedOut when the account became locked meanwhile.
-func (s *Service) startSession(ctx context.Context, acct store.Account, remember bool, c Client) (NewSession, error) {
+func (s *Service) startSession(ctx context.Context, acct store.Account, remember, passkey bool, c Client) (NewSession, error) {
+	stamp := s.Store.StampSignIn
+	if passkey {
+		// A passkey is no password: the password lockout does not apply to
+		// it, and it leaves that lockout and count as they are.
+		stamp = s.Store.StampPasskeySignIn
+	}
 	var ns NewSession
 	err := s.Store.DB.InTx(ctx, func(tx *sql.Tx) error {
-		ok, err := s.Store.StampSignIn(ctx, tx, acct.ID)
+		ok, err := stamp(ctx, tx, acct.ID)
 		if err != nil {
 			return err
 		}

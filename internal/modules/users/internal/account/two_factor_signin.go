@@ -201,7 +201,7 @@ func (s *Service) completeSignIn(ctx context.Context, token, oldToken string, re
 	if err != nil {
 		return SecondStepResult{}, err
 	}
-	if res.Session, err = s.signedIn(ctx, book, st.Account, st.Remember, oldToken, c); err != nil {
+	if res.Session, err = s.signedIn(ctx, book, st.Account, st.Remember, false, oldToken, c); err != nil {
 		return SecondStepResult{}, err
 	}
 	if rememberBrowser {

@@ -327,14 +327,16 @@ func (s *Store) UncountSignInAttempt(ctx context.Context, userID string) error {
 // StampSignIn clears the failure count and records the sign-in time inside
 // q; false means the account is locked (by an admin or a lockout).
 func (s *Store) StampSignIn(ctx context.Context, q Queryer, userID string) (bool, error) {
-	now := ms(s.Clock.Now())
-	res, err := q.ExecContext(ctx, `UPDATE users SET failed_sign_ins = 0, lockout_end = NULL, last_login_at = $2
-		WHERE id = $1 AND NOT locked_by_admin AND (lockout_end IS NULL OR lockout_end <= $2)`, userID, now)
-	if err != nil {
-		return false, fmt.Errorf("record sign-in: %w", err)
-	}
-	n, _ := res.RowsAffected()
-	return n == 1, nil
+	return execOne(ctx, q, "record sign-in", `UPDATE users SET failed_sign_ins = 0, lockout_end = NULL, last_login_at = $2
+		WHERE id = $1 AND NOT locked_by_admin AND (lockout_end IS NULL OR lockout_end <= $2)`, userID, ms(s.Clock.Now()))
+}
+
+// StampPasskeySignIn records a passkey sign-in time inside q; false means
+// an administrator locked the account. The failed-password count and any
+// lockout stay as they are: a passkey proves no password, and clearing
+// them would hand whoever is guessing the password a fresh set of guesses.
+func (s *Store) StampPasskeySignIn(ctx context.Context, q Queryer, userID string) (bool, error) {
+	return execOne(ctx, q, "record passkey sign-in", `UPDATE users SET last_login_at = $2 WHERE id = $1 AND NOT locked_by_admin`, userID, ms(s.Clock.Now()))
 }
 
 // DeleteExpiredSessions drops sessions past their expiry inside q.
