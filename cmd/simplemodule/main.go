@@ -396,7 +396,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	if cfg.Production() && cfg.Secret == "" {
 		log.Warn("SIMPLEMODULE_SECRET is not set: the generated secret is stored in the database, so a copy of the database also holds the keys that protect phone codes and queued messages; set it from a secret store")
 	}
-	log.Info("simplemodule listening", "url", "http://"+ln.Addr().String(), "database", string(a.DB.Dialect), "env", cfg.Env)
+	log.Info("simplemodule listening", "url", "http://"+ln.Addr().String(), "base_url", cfg.BaseURL, "database", string(a.DB.Dialect), "env", cfg.Env)
 	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(ln) }()
 	if metricsLn != nil {

@@ -458,7 +458,7 @@ func (s *Settings) Config() (Config, error) {
 		}
 	}
 	if c.BaseURL == "" {
-		c.BaseURL = "http://" + c.Addr
+		c.BaseURL = defaultBaseURL(c.Addr)
 	}
 	if c.Production() && !c.AllowConsoleInProduction {
 		if c.SMSProvider == "console" {
@@ -575,4 +575,16 @@ func ParseLockout(v string) (Lockout, error) {
 		return Lockout{}, bad
 	}
 	return Lockout{Failures: n, Window: w, Duration: d}, nil
+}
+
+// defaultBaseURL is http://ADDR, with a loopback IP written as localhost:
+// a passkey cannot be tied to an IP address, and browsers treat localhost
+// as a secure context, so passkeys work on a developer's machine out of the
+// box (SPEC §9).
+func defaultBaseURL(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if ip := net.ParseIP(host); err == nil && ip != nil && ip.IsLoopback() {
+		return "http://" + net.JoinHostPort("localhost", port)
+	}
+	return "http://" + addr
 }

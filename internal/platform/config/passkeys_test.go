@@ -41,3 +41,24 @@ func TestPasskeyOrigins(t *testing.T) {
 		})
 	}
 }
+
+// Without SIMPLEMODULE_BASE_URL, a loopback listen address is written as
+// localhost, so passkeys (which an IP address cannot carry) work locally.
+func TestDefaultBaseURL(t *testing.T) {
+	for _, tt := range []struct{ addr, base, want string }{
+		{"127.0.0.1:8080", "", "http://localhost:8080"},
+		{"[::1]:9000", "", "http://localhost:9000"},
+		{"0.0.0.0:8080", "", "http://0.0.0.0:8080"},
+		{"192.0.2.7:80", "", "http://192.0.2.7:80"},
+		{"127.0.0.1:8080", "https://id.example.com", "https://id.example.com"},
+	} {
+		env := map[string]string{"SIMPLEMODULE_ADDR": tt.addr, "SIMPLEMODULE_BASE_URL": tt.base}
+		c, _, err := config.Load("simplemodule", nil, func(k string) string { return env[k] }, io.Discard)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.addr, err)
+		}
+		if c.BaseURL != tt.want {
+			t.Errorf("addr %s, base %q: BaseURL %q, want %q", tt.addr, tt.base, c.BaseURL, tt.want)
+		}
+	}
+}
