@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/simplemodule-go/simplemodule/internal/app/apptest"
 	"github.com/simplemodule-go/simplemodule/internal/platform/config"
@@ -236,5 +237,35 @@ func TestReviewPasswordLockoutDoesNotBlockPasskeys(t *testing.T) {
 		if res := attacker.SubmitLogin(addr, password); res.Status != http.StatusTooManyRequests {
 			t.Errorf("the right password during the lockout, after a passkey sign-in: got %d, want 429 (still locked)", res.Status)
 		}
+	})
+}
+
+// Someone who knows the password gets at most 20 wrong second-step codes a
+// day, lockout after lockout; then code sign-in pauses (429) until the day
+// has passed, and the right code works again.
+func TestReviewSecondStepDailyCap(t *testing.T) {
+	apptest.ForEachDB(t, func(t *testing.T, db string) {
+		e := apptest.Start(t, db, nil)
+		const addr = "ann@example.com"
+		owner := tfSignUp(e, addr)
+		key, _ := tfEnableAuthenticator(t, e, owner)
+		for range 4 {
+			c, _ := tfLogin(t, e, addr)
+			for range 5 {
+				c.Post(tfStepPath, apptest.Form("code", tfWrongCode(t, e, key)))
+			}
+			e.Clock.Advance(16 * time.Minute) // the lockout ends
+		}
+		c, _ := tfLogin(t, e, addr)
+		e.Clock.Advance(30 * time.Second)
+		res := c.Post(tfStepPath, apptest.Form("code", tfFreshCode(t, e, key)))
+		if res.Status != http.StatusTooManyRequests || res.Header.Get("Retry-After") == "" {
+			t.Fatalf("right code after 20 wrong ones today: got %d (Retry-After %q), want 429", res.Status, res.Header.Get("Retry-After"))
+		}
+		apptest.WantSignedIn(t, c, false)
+
+		e.Clock.Advance(24 * time.Hour)
+		c, _ = tfLogin(t, e, addr)
+		tfWantRedirect(t, "the right code a day later", c.Post(tfStepPath, apptest.Form("code", tfFreshCode(t, e, key))), "/account/manage")
 	})
 }

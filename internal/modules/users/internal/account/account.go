@@ -174,10 +174,11 @@ const (
 	ReasonNetworkCap                          // too many codes from this network
 	ReasonPasswordResets                      // too many password resets from one network
 	ReasonPasskeyRequests                     // too many passkey ceremonies begun from one network
+	ReasonSecondStepDaily                     // too many wrong second-step codes for the account today
 )
 
 var reasonNames = [...]string{"", "network sign-ins", "account locked", "account locked now", "password locked", "password locked now",
-	"registrations", "email cooldown", "phone cooldown", "phone locked", "number cap", "network cap", "password resets", "passkey requests"}
+	"registrations", "email cooldown", "phone cooldown", "phone locked", "number cap", "network cap", "password resets", "passkey requests", "second step daily"}
 
 // String names the reason for logs.
 func (r Reason) String() string {

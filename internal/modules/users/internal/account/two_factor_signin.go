@@ -19,6 +19,11 @@ const (
 	PendingSignInTTL   = 5 * time.Minute     // between the password and the second step
 	RememberBrowserTTL = 30 * 24 * time.Hour // "remember this browser"
 	signInCodeTTL      = 5 * time.Minute     // SMS sign-in codes
+	// secondStepFailuresPerDay caps wrong second-step codes per account per
+	// day on top of the lockout (5 per 15 minutes): without it, someone who
+	// knows the password could guess codes lockout after lockout, 480 a day.
+	secondStepFailuresPerDay = 20
+	secondStepFailureWindow  = 24 * time.Hour
 )
 
 const purposeTwoFactor = store.PurposeTwoFactor
@@ -192,12 +197,27 @@ func (s *Service) completeSignIn(ctx context.Context, token, oldToken string, re
 		}
 	}()
 	book := context.WithoutCancel(ctx)
+	slot, wait, err := s.Limits.Reserve(book, "second-step-failure", st.Account.ID, secondStepFailuresPerDay, secondStepFailureWindow)
+	if err != nil {
+		return SecondStepResult{}, err
+	}
+	if wait > 0 {
+		return SecondStepResult{}, throttled(ReasonSecondStepDaily, wait)
+	}
 	err = s.checkAttempt(book, st.Account, c, ReasonAccountLocked, ReasonAccountLockedNow, wrong, func(counted bool) (bool, error) {
 		if !counted {
 			return false, nil
 		}
 		return check(book, st)
 	})
+	// Only a wrong code keeps its slot (one that locked the account too);
+	// a right code, or an attempt the lockout refused unseen, gives it back.
+	var t *ThrottledError
+	if failed := errors.Is(err, wrong) || (errors.As(err, &t) && t.Reason == ReasonAccountLockedNow); !failed {
+		if rerr := s.Limits.Release(book, slot); rerr != nil {
+			s.Log.ErrorContext(book, "release second-step slot", "err", rerr)
+		}
+	}
 	if err != nil {
 		return SecondStepResult{}, err
 	}

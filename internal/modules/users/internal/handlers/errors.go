@@ -94,6 +94,8 @@ func throttleMessage(reason account.Reason) string {
 		return "Too many password resets from your network."
 	case account.ReasonPasskeyRequests:
 		return "Too many passkey requests from your network."
+	case account.ReasonSecondStepDaily:
+		return "Too many wrong codes for this account today, so code sign-in is paused. A passkey still signs you in."
 	}
 	return "Too many attempts."
 }
