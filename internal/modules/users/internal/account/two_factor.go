@@ -108,11 +108,7 @@ func (s *Service) AuthenticatorSetup(ctx context.Context, u contracts.User) (Aut
 	if err != nil {
 		return AuthenticatorSetup{}, err
 	}
-	url, err := twofactor.KeyURL(Issuer, u.Email, key)
-	if err != nil {
-		return AuthenticatorSetup{}, err
-	}
-	png, err := twofactor.QRCode(url, 200)
+	url, png, err := twofactor.Enrolment(Issuer, u.Email, key, 200)
 	if err != nil {
 		return AuthenticatorSetup{}, err
 	}

@@ -6,6 +6,7 @@
 package twofactor
 
 import (
+	"bytes"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/hmac"
@@ -16,6 +17,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"image/png"
 	"strings"
 	"time"
 
@@ -43,27 +45,23 @@ func NewKey() (string, error) {
 	return base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b), nil
 }
 
-// KeyURL is the otpauth:// URL an authenticator app scans.
-func KeyURL(issuer, account, key string) (string, error) {
+// Enrolment is what an authenticator app scans: the otpauth:// URL of a
+// key, and the same URL as a PNG QR code, size pixels square.
+func Enrolment(issuer, account, key string, size int) (url string, qrPNG []byte, err error) {
 	k, err := totp.Generate(totp.GenerateOpts{Issuer: issuer, AccountName: account, Period: Period, Digits: otp.DigitsSix,
 		Algorithm: otp.AlgorithmSHA1, Secret: mustDecode(key)})
 	if err != nil {
-		return "", err
-	}
-	return k.URL(), nil
-}
-
-// QRCode renders url as a PNG QR code, size pixels square.
-func QRCode(url string, size int) ([]byte, error) {
-	k, err := otp.NewKeyFromURL(url)
-	if err != nil {
-		return nil, err
+		return "", nil, err
 	}
 	img, err := k.Image(size, size)
 	if err != nil {
-		return nil, err
+		return "", nil, err
 	}
-	return encodePNG(img)
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		return "", nil, err
+	}
+	return k.URL(), buf.Bytes(), nil
 }
 
 func mustDecode(key string) []byte {
@@ -117,22 +115,22 @@ func MatchStep(key, code string, now time.Time) (int64, bool) {
 		return 0, false
 	}
 	var matched int64
-	found := 0
+	found := false
 	for d := -Skew; d <= Skew; d++ {
 		at := now.Add(time.Duration(d*Period) * time.Second)
 		want, err := totp.GenerateCodeCustom(key, at, totpOpts)
 		if err != nil {
 			return 0, false
 		}
-		if subtle.ConstantTimeCompare([]byte(want), []byte(code)) == 1 && found == 0 {
-			matched, found = Step(at), 1
+		if subtle.ConstantTimeCompare([]byte(want), []byte(code)) == 1 && !found {
+			matched, found = Step(at), true
 		}
 	}
-	return matched, found == 1
+	return matched, found
 }
 
-// Code is the authenticator's code for key at t (tests and the setup page
-// use it; sign-in uses MatchStep).
+// Code is the authenticator's code for key at t, as the app shows it
+// (tests type it; sign-in uses MatchStep).
 func Code(key string, t time.Time) (string, error) { return totp.GenerateCodeCustom(key, t, totpOpts) }
 
 // Recovery codes: RecoveryCodes of them, each recoveryChars characters of
