@@ -372,11 +372,8 @@ func (s *Service) FinishPasskeySignIn(ctx context.Context, token string, respons
 	if err != nil {
 		return SignInResult{}, err
 	}
-	if acct.LockedByAdmin {
-		return SignInResult{}, ErrLockedByAdmin
-	}
-	if s.Policy.RequireConfirmedEmail && !acct.EmailConfirmed {
-		return SignInResult{Outcome: EmailUnconfirmed}, nil
+	if outcome, err := s.admission(acct); outcome != 0 || err != nil {
+		return SignInResult{Outcome: outcome}, err
 	}
 	ns, err := s.signedIn(ctx, book, acct, remember, true, oldToken, c)
 	if err != nil {

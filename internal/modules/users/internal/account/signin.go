@@ -167,20 +167,14 @@ func (s *Service) SignIn(ctx context.Context, addr, pw string, remember bool, ol
 	if err := s.Limits.Release(book, slot); err != nil {
 		s.Log.ErrorContext(book, "release sign-in slot", "err", err)
 	}
-	needsConfirmation := s.Policy.RequireConfirmedEmail && !acct.EmailConfirmed
-	if acct.LockedByAdmin || needsConfirmation {
+	// Only someone who knows the password learns that an admin locked it.
+	if outcome, err := s.admission(acct); outcome != 0 || err != nil {
 		// checkPassword counted the attempt and cleared it only for a
 		// session; this was no failure either.
-		if err := s.Store.ClearSignInFailures(book, acct.ID); err != nil {
-			return SignInResult{}, err
+		if cerr := s.Store.ClearSignInFailures(book, acct.ID); cerr != nil {
+			return SignInResult{}, cerr
 		}
-	}
-	// Only someone who knows the password learns that an admin locked it.
-	if acct.LockedByAdmin {
-		return SignInResult{}, ErrLockedByAdmin
-	}
-	if needsConfirmation {
-		return SignInResult{Outcome: EmailUnconfirmed}, nil
+		return SignInResult{Outcome: outcome}, err
 	}
 	pending, err := s.secondStepNeeded(ctx, acct, remember, remembered)
 	if err != nil {
@@ -199,6 +193,19 @@ func (s *Service) SignIn(ctx context.Context, addr, pw string, remember bool, ol
 		return SignInResult{}, err
 	}
 	return SignInResult{Outcome: SignedIn, Session: ns}, nil
+}
+
+// admission says whether acct may be signed in once its credentials are
+// proven (a password, a passkey, a second step): ErrLockedByAdmin, or
+// EmailUnconfirmed while a confirmed email is required; 0 when it may.
+func (s *Service) admission(acct store.Account) (SignInOutcome, error) {
+	if acct.LockedByAdmin {
+		return 0, ErrLockedByAdmin
+	}
+	if s.Policy.RequireConfirmedEmail && !acct.EmailConfirmed {
+		return EmailUnconfirmed, nil
+	}
+	return 0, nil
 }
 
 // countSignIn counts a decided sign-in in the metrics; failures of our

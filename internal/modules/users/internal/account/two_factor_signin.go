@@ -100,14 +100,17 @@ func (s *Service) SecondStep(ctx context.Context, token string) (SecondStep, err
 	if err != nil {
 		return SecondStep{}, err
 	}
-	// An email that must be confirmed and no longer is (an administrator
-	// forced re-verification meanwhile) ends it too: the password step
-	// then says why.
-	if !s.tf.pending.Valid(token, acct.SecurityStamp) || !acct.TwoFactorEnabled || (s.Policy.RequireConfirmedEmail && !acct.EmailConfirmed) {
+	if !s.tf.pending.Valid(token, acct.SecurityStamp) || !acct.TwoFactorEnabled {
 		return SecondStep{}, ErrSecondStepExpired
 	}
-	if acct.LockedByAdmin {
-		return SecondStep{}, ErrLockedByAdmin
+	// The password step's admission holds until the end. An email that
+	// must be confirmed and no longer is (an administrator forced
+	// re-verification meanwhile) sends the person back to that step, which
+	// says why.
+	if outcome, err := s.admission(acct); err != nil {
+		return SecondStep{}, err
+	} else if outcome != 0 {
+		return SecondStep{}, ErrSecondStepExpired
 	}
 	tf, err := s.Store.TwoFactor(ctx, s.Store.DB, acct.ID)
 	if err != nil {
