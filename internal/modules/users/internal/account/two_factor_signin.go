@@ -82,9 +82,13 @@ type SecondStep struct {
 	Authenticator bool
 	SMSUsable     bool
 	SMSNumber     string // E.164 of the number a code would go to
+
+	tf     store.TwoFactor // the account's two-factor state, read when opened
+	opened bool            // made by Service.SecondStep from a valid token
 }
 
-// SecondStep opens the half-signed-in token: ErrSecondStepExpired when it
+// SecondStep opens the half-signed-in token, once per request: the other
+// second-step use cases take what it returns. ErrSecondStepExpired when it
 // is not valid (any more): expired, forged, the stamp rotated since, or
 // two-factor turned off, or the email must be confirmed again;
 // ErrLockedByAdmin when an admin locked the account.
@@ -116,7 +120,7 @@ func (s *Service) SecondStep(ctx context.Context, token string) (SecondStep, err
 	if err != nil {
 		return SecondStep{}, err
 	}
-	st := SecondStep{Account: acct, Remember: f[2] == "true", Authenticator: tf.Secret != "", SMSUsable: smsUsable(acct, tf)}
+	st := SecondStep{Account: acct, Remember: f[2] == "true", Authenticator: tf.Secret != "", SMSUsable: smsUsable(acct, tf), tf: tf, opened: true}
 	if st.SMSUsable {
 		st.SMSNumber = tf.Phone
 	}
@@ -124,12 +128,11 @@ func (s *Service) SecondStep(ctx context.Context, token string) (SecondStep, err
 }
 
 // SendSignInCode texts a sign-in code to the confirmed number of the
-// half-signed-in account, with the cooldown and caps of every code.
+// half-signed-in account st, with the cooldown and caps of every code.
 // Errors: ErrSecondStepExpired, ErrSMSUnavailable, a ThrottledError.
-func (s *Service) SendSignInCode(ctx context.Context, token string, c Client) error {
-	st, err := s.SecondStep(ctx, token)
-	if err != nil {
-		return err
+func (s *Service) SendSignInCode(ctx context.Context, st SecondStep, c Client) error {
+	if !st.opened {
+		return ErrSecondStepExpired
 	}
 	if !st.SMSUsable {
 		return ErrSMSUnavailable
@@ -150,8 +153,8 @@ type SecondStepResult struct {
 // lockout before the code is compared, as a password does; a right code
 // starts the session (ending oldToken's) and clears the count.
 // Errors: ErrSecondStepExpired, ErrWrongSignInCode, ErrLockedByAdmin, a ThrottledError.
-func (s *Service) CompleteSignIn(ctx context.Context, token, code string, rememberBrowser bool, oldToken string, c Client) (SecondStepResult, error) {
-	return s.completeSignIn(ctx, token, oldToken, rememberBrowser, c, ErrWrongSignInCode, func(book context.Context, st SecondStep) (bool, error) {
+func (s *Service) CompleteSignIn(ctx context.Context, st SecondStep, code string, rememberBrowser bool, oldToken string, c Client) (SecondStepResult, error) {
+	return s.completeSignIn(ctx, st, oldToken, rememberBrowser, c, ErrWrongSignInCode, func(book context.Context, st SecondStep) (bool, error) {
 		return s.checkSignInCode(book, st, code)
 	})
 }
@@ -159,8 +162,8 @@ func (s *Service) CompleteSignIn(ctx context.Context, token, code string, rememb
 // CompleteSignInWithRecoveryCode finishes a sign-in with a recovery code,
 // which is used up; the user is emailed (RecoveryCodeUsed).
 // Errors: as CompleteSignIn, with ErrWrongRecoveryCode.
-func (s *Service) CompleteSignInWithRecoveryCode(ctx context.Context, token, code, oldToken string, c Client) (SecondStepResult, error) {
-	return s.completeSignIn(ctx, token, oldToken, false, c, ErrWrongRecoveryCode, func(book context.Context, st SecondStep) (bool, error) {
+func (s *Service) CompleteSignInWithRecoveryCode(ctx context.Context, st SecondStep, code, oldToken string, c Client) (SecondStepResult, error) {
+	return s.completeSignIn(ctx, st, oldToken, false, c, ErrWrongRecoveryCode, func(book context.Context, st SecondStep) (bool, error) {
 		n, ok := twofactor.NormalizeRecoveryCode(code)
 		if !ok {
 			return false, nil
@@ -186,19 +189,12 @@ func (s *Service) CompleteSignInWithRecoveryCode(ctx context.Context, token, cod
 	})
 }
 
-func (s *Service) completeSignIn(ctx context.Context, token, oldToken string, rememberBrowser bool, c Client, wrong error,
+func (s *Service) completeSignIn(ctx context.Context, st SecondStep, oldToken string, rememberBrowser bool, c Client, wrong error,
 	check func(book context.Context, st SecondStep) (bool, error)) (res SecondStepResult, err error) {
-	st, err := s.SecondStep(ctx, token)
-	if err != nil {
-		return SecondStepResult{}, err
+	if !st.opened {
+		return SecondStepResult{}, ErrSecondStepExpired
 	}
-	defer func() {
-		if err == nil {
-			s.countSignIn(SignInResult{Outcome: SignedIn}, nil)
-		} else {
-			s.countSignIn(SignInResult{}, err)
-		}
-	}()
+	defer func() { s.countSignIn(SignInResult{Outcome: SignedIn}, err) }()
 	book := context.WithoutCancel(ctx)
 	slot, wait, err := s.Limits.Reserve(book, "second-step-failure", st.Account.ID, secondStepFailuresPerDay, secondStepFailureWindow)
 	if err != nil {
@@ -228,12 +224,8 @@ func (s *Service) completeSignIn(ctx context.Context, token, oldToken string, re
 		return SecondStepResult{}, err
 	}
 	if rememberBrowser {
-		tf, err := s.Store.TwoFactor(book, s.Store.DB, st.Account.ID)
-		if err != nil {
-			return SecondStepResult{}, err
-		}
 		res.RememberUntil = s.Clock.Now().Add(RememberBrowserTTL)
-		res.RememberBrowser = s.tf.remember.Sign(st.Account.SecurityStamp+"\x00"+tf.RememberKey, st.Account.ID,
+		res.RememberBrowser = s.tf.remember.Sign(st.Account.SecurityStamp+"\x00"+st.tf.RememberKey, st.Account.ID,
 			strconv.FormatInt(res.RememberUntil.UnixMilli(), 10))
 	}
 	return res, nil
@@ -246,11 +238,7 @@ func (s *Service) checkSignInCode(ctx context.Context, st SecondStep, code strin
 	id := st.Account.ID
 	now := s.Clock.Now()
 	if st.Authenticator {
-		tf, err := s.Store.TwoFactor(ctx, s.Store.DB, id)
-		if err != nil {
-			return false, err
-		}
-		if key, err := s.tf.sealer.Open(id, tf.Secret); err == nil {
+		if key, err := s.tf.sealer.Open(id, st.tf.Secret); err == nil {
 			if step, ok := twofactor.MatchStep(key, code, now); ok {
 				return s.Store.UseAuthenticatorStep(ctx, s.Store.DB, id, step)
 			}

@@ -105,8 +105,8 @@ func (h *Handler) stepPage(w http.ResponseWriter, r *http.Request, page string) 
 
 // SecondStep checks an authenticator or SMS code and signs in.
 func (h *Handler) SecondStep(w http.ResponseWriter, r *http.Request) {
-	h.completeStep(w, r, pageLoginTwoFactor, func(token, code string, remember bool) (account.SecondStepResult, error) {
-		return h.Accounts.CompleteSignIn(r.Context(), token, code, remember, session.Token(r), h.client(r))
+	h.completeStep(w, r, pageLoginTwoFactor, func(st account.SecondStep, code string, remember bool) (account.SecondStepResult, error) {
+		return h.Accounts.CompleteSignIn(r.Context(), st, code, remember, session.Token(r), h.client(r))
 	})
 }
 
@@ -114,7 +114,7 @@ func (h *Handler) SecondStep(w http.ResponseWriter, r *http.Request) {
 // state holds, finishes the sign-in with complete: the session, and the
 // remembered browser when asked; page again with the error otherwise.
 func (h *Handler) completeStep(w http.ResponseWriter, r *http.Request, page string,
-	complete func(token, code string, remember bool) (account.SecondStepResult, error)) {
+	complete func(st account.SecondStep, code string, remember bool) (account.SecondStepResult, error)) {
 	if !h.parseForm(w, r) {
 		return
 	}
@@ -124,17 +124,9 @@ func (h *Handler) completeStep(w http.ResponseWriter, r *http.Request, page stri
 	if !ok {
 		return
 	}
-	res, err := complete(cookieValue(r, pendingCookie), strings.TrimSpace(r.PostFormValue("code")), remember)
-	h.finishSecondStep(w, r, res, err, returnURL, page, secondStepView(st, returnURL, remember))
-}
-
-func (h *Handler) finishSecondStep(w http.ResponseWriter, r *http.Request, res account.SecondStepResult, err error, returnURL, page string, v web.View) {
-	if errors.Is(err, account.ErrSecondStepExpired) {
-		h.secondStep(w, r, returnURL) // answers with the way back
-		return
-	}
+	res, err := complete(st, strings.TrimSpace(r.PostFormValue("code")), remember)
 	if err != nil {
-		h.fail(w, r, err, page, v)
+		h.fail(w, r, err, page, secondStepView(st, returnURL, remember))
 		return
 	}
 	h.clearCookie(w, pendingCookie)
@@ -155,7 +147,7 @@ func (h *Handler) SendSignInCode(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	err := h.Accounts.SendSignInCode(r.Context(), cookieValue(r, pendingCookie), h.client(r))
+	err := h.Accounts.SendSignInCode(r.Context(), st, h.client(r))
 	if err != nil {
 		h.fail(w, r, err, pageLoginTwoFactor, secondStepView(st, returnURL, false))
 		return
@@ -170,7 +162,7 @@ func (h *Handler) RecoveryCodePage(w http.ResponseWriter, r *http.Request) {
 
 // RecoveryCode signs in with a recovery code, using it up.
 func (h *Handler) RecoveryCode(w http.ResponseWriter, r *http.Request) {
-	h.completeStep(w, r, pageLoginRecovery, func(token, code string, _ bool) (account.SecondStepResult, error) {
-		return h.Accounts.CompleteSignInWithRecoveryCode(r.Context(), token, code, session.Token(r), h.client(r))
+	h.completeStep(w, r, pageLoginRecovery, func(st account.SecondStep, code string, _ bool) (account.SecondStepResult, error) {
+		return h.Accounts.CompleteSignInWithRecoveryCode(r.Context(), st, code, session.Token(r), h.client(r))
 	})
 }
