@@ -60,16 +60,20 @@ func (k *Kit) Render(w http.ResponseWriter, r *http.Request, status int, page st
 // message: v.Error, when set, says why (e.g. "A code was sent a moment
 // ago."), and the page adds how long to wait.
 func (k *Kit) Throttled(w http.ResponseWriter, r *http.Request, retryAfter time.Duration, page string, v View) {
-	secs := int((retryAfter + time.Second - 1) / time.Second)
-	if secs < 1 {
-		secs = 1
-	}
-	w.Header().Set("Retry-After", fmt.Sprint(secs))
 	if v.Error == "" {
 		v.Error = "Too many attempts."
 	}
-	v.Error += " Please wait " + HumanDuration(time.Duration(secs)*time.Second) + " and try again."
+	v.Error += RetryAfter(w, retryAfter)
 	k.Render(w, r, http.StatusTooManyRequests, page, v)
+}
+
+// RetryAfter sets the Retry-After header to wait in whole seconds (at
+// least 1) and returns the sentence that tells a person how long that is,
+// for any 429 answer, page or JSON.
+func RetryAfter(w http.ResponseWriter, wait time.Duration) string {
+	secs := max(int((wait+time.Second-1)/time.Second), 1)
+	w.Header().Set("Retry-After", fmt.Sprint(secs))
+	return " Please wait " + HumanDuration(time.Duration(secs)*time.Second) + " and try again."
 }
 
 // HumanDuration says d the way a person would, rounded up: "1 second",

@@ -26,7 +26,7 @@ import (
 
 // Rules of passkeys.
 const (
-	passkeyChallengeTTL = 5 * time.Minute // a ceremony begun must finish within it
+	PasskeyChallengeTTL = 5 * time.Minute // a ceremony begun must finish within it
 	passkeyHandleBytes  = 32              // random user handle, never the email
 	maxPasskeyNameLen   = 60
 	maxPasskeysPerUser  = 20
@@ -50,7 +50,7 @@ var (
 	// IP address), so passkeys are not offered.
 	ErrPasskeysOff = errors.New("passkeys are not available on this server")
 	// ErrCeremonyExpired: no ceremony of this browser is waiting — never
-	// begun, used already, or older than passkeyChallengeTTL.
+	// begun, used already, or older than PasskeyChallengeTTL.
 	ErrCeremonyExpired = errors.New("passkey request expired or already used")
 	// ErrPasskeyRejected: the browser's answer did not verify (wrong origin,
 	// challenge or signature, no user verification, a cloned counter).
@@ -144,14 +144,14 @@ func (s *Service) mayBeginCeremony(ctx context.Context, c Client) error {
 	return nil
 }
 
-// saveCeremony keeps the session data of a ceremony for passkeyChallengeTTL.
+// saveCeremony keeps the session data of a ceremony for PasskeyChallengeTTL.
 func (s *Service) saveCeremony(ctx context.Context, userID, purpose string, sd *webauthn.SessionData) (string, error) {
 	data, err := json.Marshal(sd)
 	if err != nil {
 		return "", err
 	}
 	token := secrets.Token(32)
-	if err := s.Store.SavePasskeyChallenge(ctx, secrets.Hash(token), userID, purpose, data, s.Clock.Now().Add(passkeyChallengeTTL)); err != nil {
+	if err := s.Store.SavePasskeyChallenge(ctx, secrets.Hash(token), userID, purpose, data, s.Clock.Now().Add(PasskeyChallengeTTL)); err != nil {
 		return "", err
 	}
 	return token, nil

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/simplemodule-go/simplemodule/internal/modules/users/contracts"
 	"github.com/simplemodule-go/simplemodule/internal/modules/users/internal/account"
@@ -93,4 +94,30 @@ func (h *Handler) parseForm(w http.ResponseWriter, r *http.Request) bool {
 // startSession sets the cookie of a session the service started.
 func (h *Handler) startSession(w http.ResponseWriter, ns account.NewSession) {
 	h.Sessions.SetCookie(w, ns.Token, ns.Session)
+}
+
+// cookie is one of the module's short-lived cookies besides the session's
+// own: HttpOnly, Secure in production, sent only under path.
+type cookie struct {
+	name, path string
+	sameSite   http.SameSite
+}
+
+// setCookie sets c to value for maxAge; a negative maxAge deletes it.
+func (h *Handler) setCookie(w http.ResponseWriter, c cookie, value string, maxAge time.Duration) {
+	age := int(maxAge.Seconds())
+	if maxAge < 0 {
+		age, value = -1, ""
+	}
+	http.SetCookie(w, &http.Cookie{Name: c.name, Value: value, Path: c.path, MaxAge: age, HttpOnly: true, Secure: h.Sessions.Secure, SameSite: c.sameSite})
+}
+
+func (h *Handler) clearCookie(w http.ResponseWriter, c cookie) { h.setCookie(w, c, "", -1) }
+
+// value is c's value in the request, "" when absent.
+func (c cookie) value(r *http.Request) string {
+	if ck, err := r.Cookie(c.name); err == nil {
+		return ck.Value
+	}
+	return ""
 }

@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"time"
 
 	"github.com/simplemodule-go/simplemodule/internal/modules/users/internal/account"
 	"github.com/simplemodule-go/simplemodule/internal/platform/phone"
@@ -16,36 +15,21 @@ import (
 const (
 	pageLoginTwoFactor = "users/account/login-two-factor"
 	pageLoginRecovery  = "users/account/login-recovery-code"
-
-	// pendingCookie holds the half-signed-in state between the password
-	// and the second step; rememberCookie a remembered browser. Both are
-	// signed by the server, HttpOnly, and sent only to the sign-in pages.
-	pendingCookie  = "sm_2fa_pending"
-	rememberCookie = "sm_2fa_browser"
-	cookiePath     = "/account/login"
 )
 
-func (h *Handler) setCookie(w http.ResponseWriter, name, value string, maxAge time.Duration) {
-	http.SetCookie(w, &http.Cookie{Name: name, Value: value, Path: cookiePath, MaxAge: int(maxAge.Seconds()),
-		HttpOnly: true, Secure: h.Sessions.Secure, SameSite: http.SameSiteLaxMode})
-}
-
-func (h *Handler) clearCookie(w http.ResponseWriter, name string) {
-	http.SetCookie(w, &http.Cookie{Name: name, Value: "", Path: cookiePath, MaxAge: -1, HttpOnly: true, Secure: h.Sessions.Secure, SameSite: http.SameSiteLaxMode})
-}
+// pendingCookie holds the half-signed-in state between the password and
+// the second step; rememberCookie a remembered browser. Both are signed by
+// the server and sent only to the sign-in pages.
+var (
+	pendingCookie  = cookie{name: "sm_2fa_pending", path: "/account/login", sameSite: http.SameSiteLaxMode}
+	rememberCookie = cookie{name: "sm_2fa_browser", path: "/account/login", sameSite: http.SameSiteLaxMode}
+)
 
 func (h *Handler) setPending(w http.ResponseWriter, token string) {
 	h.setCookie(w, pendingCookie, token, account.PendingSignInTTL)
 }
 
-func cookieValue(r *http.Request, name string) string {
-	if c, err := r.Cookie(name); err == nil {
-		return c.Value
-	}
-	return ""
-}
-
-func rememberedBrowser(r *http.Request) string { return cookieValue(r, rememberCookie) }
+func rememberedBrowser(r *http.Request) string { return rememberCookie.value(r) }
 
 // secondStepURL is path keeping return_url, when there is one.
 func secondStepURL(path, returnURL string) string {
@@ -66,7 +50,7 @@ type secondStepForm struct {
 // secondStep reads the half-signed-in state; false means the person was
 // sent back to the sign-in page (the state is gone or expired).
 func (h *Handler) secondStep(w http.ResponseWriter, r *http.Request, returnURL string) (account.SecondStep, bool) {
-	st, err := h.Accounts.SecondStep(r.Context(), cookieValue(r, pendingCookie))
+	st, err := h.Accounts.SecondStep(r.Context(), pendingCookie.value(r))
 	switch {
 	case errors.Is(err, account.ErrSecondStepExpired):
 		h.clearCookie(w, pendingCookie)

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strconv"
-	"time"
 
 	"github.com/simplemodule-go/simplemodule/internal/modules/users/contracts"
 	"github.com/simplemodule-go/simplemodule/internal/modules/users/internal/account"
@@ -19,12 +17,12 @@ const (
 	pagePasskeys = "users/account/manage/passkeys"
 	passkeysURL  = "/account/manage/passkeys"
 
-	// ceremonyCookie holds the token of the passkey ceremony this browser
-	// began; only the ceremony endpoints ever see it.
-	ceremonyCookie = "sm_passkey"
-	ceremonyPath   = "/account/passkeys/"
 	maxCeremonyLen = 64 << 10
 )
+
+// ceremonyCookie holds the token of the passkey ceremony this browser
+// began; only the ceremony endpoints ever see it.
+var ceremonyCookie = cookie{name: "sm_passkey", path: "/account/passkeys/", sameSite: http.SameSiteStrictMode}
 
 type passkeysView struct {
 	On       bool // the server offers passkeys (its host is no IP address)
@@ -99,19 +97,14 @@ func (h *Handler) DeletePasskey(w http.ResponseWriter, r *http.Request) {
 // BeginPasskeyRegistration starts adding a passkey: JSON options for
 // navigator.credentials.create, and the ceremony's cookie.
 func (h *Handler) BeginPasskeyRegistration(w http.ResponseWriter, r *http.Request) {
-	u, ok := contracts.UserFrom(r.Context())
+	u, ok := registeringUser(w, r)
 	if !ok {
-		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "Your session has ended. Sign in again, then add the passkey."})
 		return
 	}
 	var in struct {
 		Password string `json:"password"`
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxCeremonyLen))
-	if err == nil {
-		err = json.Unmarshal(body, &in)
-	}
-	if err != nil {
+	if err := readJSON(w, r, &in); err != nil {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "The request could not be read. Try again."})
 		return
 	}
@@ -131,8 +124,7 @@ func (h *Handler) beginCeremony(w http.ResponseWriter, r *http.Request, c accoun
 		h.ceremonyFailed(w, r, err)
 		return
 	}
-	http.SetCookie(w, &http.Cookie{Name: ceremonyCookie, Value: c.Token, Path: ceremonyPath, HttpOnly: true, Secure: h.Kit.SecureCookies,
-		SameSite: http.SameSiteStrictMode, MaxAge: 300})
+	h.setCookie(w, ceremonyCookie, c.Token, account.PasskeyChallengeTTL)
 	writeJSON(w, http.StatusOK, c.Options)
 }
 
@@ -148,28 +140,19 @@ type ceremonyAnswer struct {
 // (a ceremony is answered once); false means an answer was sent.
 func (h *Handler) readAnswer(w http.ResponseWriter, r *http.Request) (ceremonyAnswer, string, bool) {
 	var a ceremonyAnswer
-	http.SetCookie(w, &http.Cookie{Name: ceremonyCookie, Path: ceremonyPath, HttpOnly: true, Secure: h.Kit.SecureCookies, SameSite: http.SameSiteStrictMode, MaxAge: -1})
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxCeremonyLen))
-	if err == nil {
-		err = json.Unmarshal(body, &a)
-	}
-	if err != nil || len(a.Credential) == 0 {
+	h.clearCookie(w, ceremonyCookie)
+	if err := readJSON(w, r, &a); err != nil || len(a.Credential) == 0 {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "The passkey answer could not be read. Try again."})
 		return a, "", false
 	}
-	token := ""
-	if ck, err := r.Cookie(ceremonyCookie); err == nil {
-		token = ck.Value
-	}
-	return a, token, true
+	return a, ceremonyCookie.value(r), true
 }
 
 // FinishPasskeyRegistration stores the passkey the browser created; the
 // script then goes to the passkeys list, whose flash names it.
 func (h *Handler) FinishPasskeyRegistration(w http.ResponseWriter, r *http.Request) {
-	u, ok := contracts.UserFrom(r.Context())
+	u, ok := registeringUser(w, r)
 	if !ok {
-		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "Your session has ended. Sign in again, then add the passkey."})
 		return
 	}
 	a, token, ok := h.readAnswer(w, r)
@@ -213,9 +196,7 @@ func (h *Handler) ceremonyFailed(w http.ResponseWriter, r *http.Request, err err
 	var t *account.ThrottledError
 	switch {
 	case errors.As(err, &t):
-		secs := max(int((t.RetryAfter+time.Second-1)/time.Second), 1)
-		w.Header().Set("Retry-After", strconv.Itoa(secs))
-		status, msg = http.StatusTooManyRequests, throttleMessage(t.Reason)+" Please wait "+web.HumanDuration(time.Duration(secs)*time.Second)+" and try again."
+		status, msg = http.StatusTooManyRequests, throttleMessage(t.Reason)+web.RetryAfter(w, t.RetryAfter)
 	case errors.Is(err, account.ErrPasskeysOff):
 		status, msg = http.StatusServiceUnavailable, "Passkeys are not available on this server. Sign in with your email and password."
 	case errors.Is(err, account.ErrCeremonyExpired):
@@ -239,6 +220,25 @@ func (h *Handler) ceremonyFailed(w http.ResponseWriter, r *http.Request, err err
 		status, msg = http.StatusInternalServerError, "Something went wrong on our side. Try again in a moment."
 	}
 	writeJSON(w, status, map[string]string{"error": msg})
+}
+
+// registeringUser is the signed-in user adding a passkey; false means the
+// session has ended and a JSON 401 was sent.
+func registeringUser(w http.ResponseWriter, r *http.Request) (contracts.User, bool) {
+	u, ok := contracts.UserFrom(r.Context())
+	if !ok {
+		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "Your session has ended. Sign in again, then add the passkey."})
+	}
+	return u, ok
+}
+
+// readJSON decodes a ceremony request's body (at most maxCeremonyLen) into v.
+func readJSON(w http.ResponseWriter, r *http.Request, v any) error {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxCeremonyLen))
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(body, v)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
