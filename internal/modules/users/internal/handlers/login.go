@@ -21,10 +21,16 @@ type loginForm struct {
 	Passkeys   bool // passkeys are on: offer the passkey sign-in
 }
 
+// loginView is the sign-in page showing f, offering passkeys when they are on.
+func (h *Handler) loginView(f loginForm) web.View {
+	f.Passkeys = h.Accounts.PasskeysOn()
+	return web.View{Title: "Sign in", Data: f}
+}
+
 // LoginPage shows the sign-in form.
 func (h *Handler) LoginPage(w http.ResponseWriter, r *http.Request) {
-	form := loginForm{ReturnURL: web.SafeReturnURL(r.URL.Query().Get("return_url"), ""), Passkeys: h.Accounts.PasskeysOn()}
-	h.Kit.Render(w, r, http.StatusOK, pageLogin, web.View{Title: "Sign in", Data: form})
+	form := loginForm{ReturnURL: web.SafeReturnURL(r.URL.Query().Get("return_url"), "")}
+	h.Kit.Render(w, r, http.StatusOK, pageLogin, h.loginView(form))
 }
 
 // Login signs in with email and password.
@@ -33,10 +39,10 @@ func (h *Handler) Login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	form := loginForm{Email: strings.TrimSpace(r.PostFormValue("email")), RememberMe: r.PostFormValue("remember_me") != "",
-		ReturnURL: web.SafeReturnURL(r.PostFormValue("return_url"), ""), Passkeys: h.Accounts.PasskeysOn()}
+		ReturnURL: web.SafeReturnURL(r.PostFormValue("return_url"), "")}
 	res, err := h.Accounts.SignIn(r.Context(), form.Email, r.PostFormValue("password"), form.RememberMe, session.Token(r), rememberedBrowser(r), h.client(r))
 	if err != nil {
-		h.fail(w, r, err, pageLogin, web.View{Title: "Sign in", Data: form})
+		h.fail(w, r, err, pageLogin, h.loginView(form))
 		return
 	}
 	if res.Outcome == account.EmailUnconfirmed {

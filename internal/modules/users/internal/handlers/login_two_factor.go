@@ -58,7 +58,7 @@ func (h *Handler) secondStep(w http.ResponseWriter, r *http.Request, returnURL s
 		return st, false
 	case err != nil:
 		h.clearCookie(w, pendingCookie)
-		h.fail(w, r, err, pageLogin, web.View{Title: "Sign in", Data: loginForm{ReturnURL: returnURL, Passkeys: h.Accounts.PasskeysOn()}})
+		h.fail(w, r, err, pageLogin, h.loginView(loginForm{ReturnURL: returnURL}))
 		return st, false
 	}
 	return st, true
