@@ -94,16 +94,6 @@ func (s *Store) EnsurePasskeyHandle(ctx context.Context, userID string, handle [
 	return s.PasskeyHandle(ctx, s.DB, userID)
 }
 
-// UserByPasskeyHandle returns the id of the user whose handle it is.
-func (s *Store) UserByPasskeyHandle(ctx context.Context, handle []byte) (string, error) {
-	var id string
-	err := s.DB.QueryRowContext(ctx, `SELECT user_id FROM passkey_users WHERE handle = $1`, b64.EncodeToString(handle)).Scan(&id)
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", ErrNotFound
-	}
-	return id, err
-}
-
 // Passkeys lists, inside q, the user's passkeys, oldest first.
 func (s *Store) Passkeys(ctx context.Context, q Queryer, userID string) ([]Passkey, error) {
 	rows, err := q.QueryContext(ctx, `SELECT `+passkeyColumns+` FROM passkeys WHERE user_id = $1 ORDER BY created_at, id`, userID)
