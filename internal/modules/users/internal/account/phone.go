@@ -86,7 +86,7 @@ func (s *Service) PhoneStatus(ctx context.Context, userID string) (PhoneStatus, 
 }
 
 // phoneRef groups a user's verification SMS in the outbox.
-func phoneRef(userID string) string { return "phone:" + userID }
+func phoneRef(userID string) string { return verificationCode.ref + userID }
 
 // smsBody is the text of a code (what is a "verification" or "sign-in"
 // code), ending with the origin-bound line (@host #code) that browsers and
@@ -120,16 +120,15 @@ func (s *Service) SendPhoneCode(ctx context.Context, u contracts.User, input str
 type codeKind struct {
 	purpose string
 	audit   string // audit action of a send
+	what    string // the text's name for the code: "Your SimpleModule <what> code is …"
+	ref     string // with the user id, groups the user's texts of this kind in the outbox
 	ttl     func(s *Service) time.Duration
-	ref     func(userID string) string // groups the user's texts of this kind in the outbox
-	body    func(s *Service, code string) string
 	event   func(userID, number string) any // nil: no event
 }
 
 var verificationCode = codeKind{
-	purpose: purposePhone, audit: "phone.code_sent", ref: phoneRef,
-	ttl:  func(s *Service) time.Duration { return s.Policy.PhoneCodeTTL },
-	body: func(s *Service, code string) string { return s.smsBody("verification", code, s.Policy.PhoneCodeTTL) },
+	purpose: purposePhone, audit: "phone.code_sent", what: "verification", ref: "phone:",
+	ttl: func(s *Service) time.Duration { return s.Policy.PhoneCodeTTL },
 	event: func(userID, number string) any {
 		return contracts.PhoneVerificationCodeSent{UserID: userID, PhoneNumber: number}
 	},
@@ -198,8 +197,8 @@ func (s *Service) sendCode(ctx context.Context, userID, number string, kind code
 		if err := s.Store.WriteAudit(ctx, tx, audit{ActorID: userID, SubjectID: userID, Action: kind.audit, Detail: number, ClientIP: c.IP}); err != nil {
 			return err
 		}
-		msg := sms.Message{To: number, Body: kind.body(s, code), Purpose: kind.purpose}
-		if _, err := s.Outbox.EnqueueSMS(ctx, tx, msg, outbox.Options{Sensitive: true, WipeAt: expires, Ref: kind.ref(userID)}); err != nil {
+		msg := sms.Message{To: number, Body: s.smsBody(kind.what, code, kind.ttl(s)), Purpose: kind.purpose}
+		if _, err := s.Outbox.EnqueueSMS(ctx, tx, msg, outbox.Options{Sensitive: true, WipeAt: expires, Ref: kind.ref + userID}); err != nil {
 			return err
 		}
 		if kind.event == nil {

@@ -37,9 +37,8 @@ var (
 )
 
 var signInCode = codeKind{
-	purpose: purposeTwoFactor, audit: "two_factor.code_sent", ref: func(userID string) string { return "two-factor:" + userID },
-	ttl:  func(*Service) time.Duration { return signInCodeTTL },
-	body: func(s *Service, code string) string { return s.smsBody("sign-in", code, signInCodeTTL) },
+	purpose: purposeTwoFactor, audit: "two_factor.code_sent", what: "sign-in", ref: "two-factor:",
+	ttl: func(*Service) time.Duration { return signInCodeTTL },
 }
 
 // secondStepNeeded decides, for a right password, whether the account
