@@ -253,8 +253,10 @@ func (m *Module) handle(ctx context.Context, tx *sql.Tx, ev any) error {
 		return m.toConfirmed(ctx, tx, e.UserID, mailRecoveryCodesReplaced, data{Link: m.d.BaseURL + "/account/forgot-password"})
 	case contracts.RecoveryCodeUsed:
 		return m.toConfirmed(ctx, tx, e.UserID, mailRecoveryCodeUsed, data{New: strconv.Itoa(e.Left), Link: m.d.BaseURL + "/account/forgot-password"})
-	case contracts.PasskeyAdded, contracts.PasskeyRemoved:
-		return m.passkeyNotice(ctx, tx, ev)
+	case contracts.PasskeyAdded:
+		return m.toConfirmed(ctx, tx, e.UserID, mailPasskeyAdded, data{New: e.Name, Link: m.d.BaseURL + "/account/manage/passkeys"})
+	case contracts.PasskeyRemoved:
+		return m.toConfirmed(ctx, tx, e.UserID, mailPasskeyRemoved, data{Old: e.Name, ByAdmin: e.ActorID != e.UserID, Link: m.d.BaseURL + "/account/manage/passkeys"})
 	case contracts.EmailReverificationForced:
 		// The address was confirmed until a moment ago: it is the right
 		// place to say what happened and where to go next.

@@ -1,13 +1,9 @@
 package notifications
 
-import (
-	"context"
-	"database/sql"
+import "github.com/simplemodule-go/simplemodule/internal/messaging/email"
 
-	"github.com/simplemodule-go/simplemodule/internal/messaging/email"
-	"github.com/simplemodule-go/simplemodule/internal/modules/users/contracts"
-)
-
+// A passkey signs in on its own, so one the owner did not add is as
+// serious as a changed password.
 var (
 	mailPasskeyAdded = email.Template{
 		Subject: "A passkey was added to your account",
@@ -28,17 +24,3 @@ Your passkeys: {{.Link}}
 <p><a href="{{.Link}}">Your passkeys</a></p>`,
 	}
 )
-
-// passkeyNotice tells the user (at a confirmed address) that a passkey was
-// added to or removed from their account: a passkey signs in on its own,
-// so one the owner did not add is as serious as a changed password.
-func (m *Module) passkeyNotice(ctx context.Context, tx *sql.Tx, ev any) error {
-	link := m.d.BaseURL + "/account/manage/passkeys"
-	switch e := ev.(type) {
-	case contracts.PasskeyAdded:
-		return m.toConfirmed(ctx, tx, e.UserID, mailPasskeyAdded, data{New: e.Name, Link: link})
-	case contracts.PasskeyRemoved:
-		return m.toConfirmed(ctx, tx, e.UserID, mailPasskeyRemoved, data{Old: e.Name, ByAdmin: e.ActorID != e.UserID, Link: link})
-	}
-	return nil
-}
