@@ -101,7 +101,6 @@ func (h *Handler) showCodes(w http.ResponseWriter, r *http.Request, codes []stri
 		h.Kit.Redirect(w, r, twoFactorPath, flash)
 		return
 	}
-	w.Header().Set("Cache-Control", "no-store")
 	h.Kit.Render(w, r, http.StatusOK, pageRecoveryCodes, web.View{Title: "Your recovery codes", Flash: flash,
 		Data: recoveryCodesView{Codes: codes, Download: downloadURL(strings.Join(codes, "\n") + "\n")}})
 }
