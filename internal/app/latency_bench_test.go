@@ -13,11 +13,13 @@ import (
 	"github.com/simplemodule-go/simplemodule/internal/platform/config"
 )
 
-// slowProvider answers after delay, like an SMS API under load. Real time
-// is the point here: this measures, it asserts nothing.
+// slowProvider answers after delay, like an SMS API under load, and, when
+// arrived is set, reports when each message got there. Real time is the
+// point here: this measures, it asserts nothing.
 type slowProvider struct {
-	delay time.Duration
-	inner *sms.Recorder
+	delay   time.Duration
+	inner   *sms.Recorder
+	arrived chan time.Time
 }
 
 func (p slowProvider) Send(ctx context.Context, m sms.Message) error {
@@ -26,7 +28,20 @@ func (p slowProvider) Send(ctx context.Context, m sms.Message) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+	if p.arrived != nil {
+		p.arrived <- time.Now()
+	}
 	return p.inner.Send(ctx, m)
+}
+
+// runOutbox delivers e's outbox through p in the background, as serve
+// does, until the benchmark ends.
+func runOutbox(b *testing.B, e *apptest.Env, p slowProvider) {
+	e.App.Outbox.SMS = p
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); e.App.Outbox.Run(ctx) }()
+	b.Cleanup(func() { cancel(); <-done })
 }
 
 // BenchmarkSendCodeProviderLatency measures the send-code request while the
@@ -41,11 +56,7 @@ func BenchmarkSendCodeProviderLatency(b *testing.B) {
 				c.PhoneSendsPerIP, c.PhoneSendsPerNumber = 0, 0
 				c.PhoneResendCooldown = time.Millisecond
 			})
-			e.App.Outbox.SMS = slowProvider{delay: delay, inner: sms.NewRecorder()}
-			ctx, cancel := context.WithCancel(context.Background())
-			done := make(chan struct{})
-			go func() { defer close(done); e.App.Outbox.Run(ctx) }()
-			defer func() { cancel(); <-done }()
+			runOutbox(b, e, slowProvider{delay: delay, inner: sms.NewRecorder()})
 
 			c := e.NewClient()
 			c.Register("lat@example.com", apptest.Password)

@@ -1,7 +1,6 @@
 package app_test
 
 import (
-	"context"
 	"net/http"
 	"net/url"
 	"slices"
@@ -12,23 +11,6 @@ import (
 	"github.com/simplemodule-go/simplemodule/internal/messaging/sms"
 	"github.com/simplemodule-go/simplemodule/internal/platform/config"
 )
-
-// arrivals is a provider that answers after delay and then reports when a
-// message reached it.
-type arrivals struct {
-	delay time.Duration
-	at    chan time.Time
-}
-
-func (p arrivals) Send(ctx context.Context, m sms.Message) error {
-	select {
-	case <-time.After(p.delay):
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	p.at <- time.Now()
-	return nil
-}
 
 // BenchmarkSignInCodeAtProvider measures what a person on the second step
 // waits for after "Text me a code": from the request to the moment the
@@ -52,12 +34,8 @@ func BenchmarkSignInCodeAtProvider(b *testing.B) {
 				b.Fatalf("turn on SMS two-factor: got %d", res.Status)
 			}
 
-			p := arrivals{delay: delay, at: make(chan time.Time, 1)}
-			e.App.Outbox.SMS = p
-			ctx, cancel := context.WithCancel(context.Background())
-			done := make(chan struct{})
-			go func() { defer close(done); e.App.Outbox.Run(ctx) }()
-			defer func() { cancel(); <-done }()
+			p := slowProvider{delay: delay, inner: sms.NewRecorder(), arrived: make(chan time.Time, 1)}
+			runOutbox(b, e, p)
 
 			var c *apptest.Client
 			var arrive, request []time.Duration
@@ -78,7 +56,7 @@ func BenchmarkSignInCodeAtProvider(b *testing.B) {
 				if res.Status != http.StatusSeeOther {
 					b.Fatalf("send-sms: got %d: %s", res.Status, apptest.Excerpt(res.Body))
 				}
-				arrive = append(arrive, (<-p.at).Sub(start))
+				arrive = append(arrive, (<-p.arrived).Sub(start))
 			}
 			b.StopTimer()
 			slices.Sort(arrive)
